@@ -1,0 +1,50 @@
+import Foundation
+import ParleyCore
+
+/// The answer to `POST /api/v1/sessions`: a new session for the CLI to keep.
+public struct LoginResponse: Sendable, Equatable, Codable {
+    /// The bearer token; send it as `Authorization: Bearer TOKEN`.
+    public var token: String
+    /// The username as registered (its case may differ from what was typed).
+    public var username: String
+    /// When the session expires unless used.
+    @ISO8601Date public var expiresAt: Date
+
+    /// Creates the value.
+    public init(token: String, username: String, expiresAt: Date) {
+        self.token = token
+        self.username = username
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The answer to `GET /api/v1/posts`: posts newest first and the cursor of the next page.
+public struct PostPage: Sendable, Equatable, Codable {
+    /// The posts, newest first.
+    public var posts: [Post]
+    /// Pass as `before` to get the next (older) page; nil on the last page.
+    public var next: Int64?
+
+    /// Creates the page.
+    public init(posts: [Post], next: Int64?) {
+        self.posts = posts
+        self.next = next
+    }
+}
+
+/// The body of `POST /api/v1/accounts` and `POST /api/v1/sessions`.
+struct CredentialsBody: Encodable {
+    var username: String
+    var password: String
+}
+
+/// The body of `POST /api/v1/posts`.
+struct NewPostBody: Encodable {
+    var title: String
+    var body: String
+}
+
+/// The answer to `GET /api/v1/me`.
+struct MeResponse: Decodable {
+    var username: String
+}

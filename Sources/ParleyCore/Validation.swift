@@ -1,0 +1,101 @@
+import Foundation
+
+/// The limits every role enforces, in one place.
+public enum Limits {
+    /// Longest username, in characters.
+    public static let usernameLength = 1...32
+    /// Allowed password length, in characters.
+    public static let passwordLength = 8...128
+    /// Longest post title, in characters.
+    public static let titleLength = 1...200
+    /// Longest post body, in characters.
+    public static let bodyLength = 1...10_000
+    /// Largest HTTP request body the gateway reads.
+    public static let requestBodyBytes = 64 * 1024
+    /// Largest JSON-RPC message either side accepts.
+    public static let rpcMessageBytes = 1024 * 1024
+    /// Largest page of posts a client may ask for.
+    public static let pageSize = 1...100
+    /// The page size when the client does not say.
+    public static let defaultPageSize = 20
+}
+
+/// A valid username: NFC-normalised, 1–32 letters (any script), digits, `_`, `-` or `.`.
+public struct Username: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// The name as the user wrote it, NFC-normalised.
+    public let value: String
+
+    /// Validates and normalises `raw`, or throws `invalidInput` saying what is wrong.
+    public init(_ raw: String) throws(ParleyError) {
+        let name = raw.precomposedStringWithCanonicalMapping
+        guard Limits.usernameLength.contains(name.count) else {
+            throw ParleyError(.invalidInput, "A username has 1 to 32 characters.")
+        }
+        let allowed = name.unicodeScalars.allSatisfy { scalar in
+            scalar.properties.isAlphabetic || scalar.properties.numericType == .decimal
+                || scalar == "_" || scalar == "-" || scalar == "."
+                || scalar.properties.generalCategory == .nonspacingMark
+                || scalar.properties.generalCategory == .spacingMark
+        }
+        guard allowed else {
+            throw ParleyError(.invalidInput, "A username may hold only letters, digits, '_', '-' and '.'.")
+        }
+        self.value = name
+    }
+
+    /// The key that makes usernames unique regardless of case.
+    public var key: String { Username.key(self.value) }
+
+    /// The case-insensitive key of any string, for lookups of names that may not be valid.
+    public static func key(_ raw: String) -> String {
+        raw.precomposedStringWithCanonicalMapping.lowercased()
+    }
+
+    public var description: String { self.value }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(raw) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(self.value)
+    }
+}
+
+/// Password rules; the password itself is never stored, logged or returned.
+public enum PasswordRule {
+    /// Throws `invalidInput` unless the password has 8–128 characters.
+    public static func validate(_ password: String) throws(ParleyError) {
+        guard Limits.passwordLength.contains(password.count) else {
+            throw ParleyError(.invalidInput, "A password has 8 to 128 characters.")
+        }
+    }
+}
+
+/// The text of a new post, trimmed and checked.
+public struct PostDraft: Sendable, Equatable {
+    /// The title, 1–200 characters.
+    public let title: String
+    /// The body, 1–10,000 characters.
+    public let body: String
+
+    /// Trims surrounding white space and checks both lengths.
+    public init(title: String, body: String) throws(ParleyError) {
+        let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !title.isEmpty else { throw ParleyError(.invalidInput, "A post needs a title.") }
+        guard !body.isEmpty else { throw ParleyError(.invalidInput, "A post needs a body.") }
+        guard title.count <= Limits.titleLength.upperBound else {
+            throw ParleyError(.tooLarge, "A title has at most 200 characters.")
+        }
+        guard body.count <= Limits.bodyLength.upperBound else {
+            throw ParleyError(.tooLarge, "A body has at most 10,000 characters.")
+        }
+        self.title = title
+        self.body = body
+    }
+}

@@ -1,0 +1,78 @@
+import Hummingbird
+import Logging
+import ParleyCore
+import Prometheus
+
+/// How to run a gateway.
+public struct GatewayConfiguration: Sendable {
+    /// Address to listen on.
+    public var host: String
+    /// Port to listen on; 0 picks a free one.
+    public var port: Int
+    /// Mark cookies `Secure` (set when the gateway is reached over TLS).
+    public var secureCookies: Bool
+    /// Close HTTP connections idle this long, so a client that stalls mid-request
+    /// does not hold a connection for ever.
+    public var idleTimeout: Duration
+    /// Where `/metrics` reads from; nil serves no metrics.
+    public var metrics: PrometheusCollectorRegistry?
+    /// The logger.
+    public var logger: Logger
+
+    /// Creates a configuration; defaults listen on 127.0.0.1:8080.
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        secureCookies: Bool = false,
+        idleTimeout: Duration = .seconds(30),
+        metrics: PrometheusCollectorRegistry? = nil,
+        logger: Logger = Logger(label: "parley.gateway")
+    ) {
+        self.host = host
+        self.port = port
+        self.secureCookies = secureCookies
+        self.idleTimeout = idleTimeout
+        self.metrics = metrics
+        self.logger = logger
+    }
+}
+
+/// Builds the gateway's router: pages, JSON API, `/healthz`, `/metrics`.
+public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfiguration) async throws -> Router<GatewayContext> {
+    let cookie = SessionCookie(secure: configuration.secureCookies)
+    let pages = try await Pages.load()
+    let router = Router(context: GatewayContext.self)
+    router.add(middleware: MetricsMiddleware())
+    router.add(middleware: LogRequestsMiddleware(.debug))
+    router.add(middleware: WebErrorMiddleware(pages: pages))
+    router.get("/healthz") { _, _ in "ok\n" }
+    if let registry = configuration.metrics {
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+        }
+    }
+    WebController(backend: backend, cookie: cookie, pages: pages).addRoutes(to: router)
+    APIController(backend: backend, cookie: cookie, openAPIDocument: try Pages.openAPIDocument())
+        .addRoutes(to: router.group("api/v1"))
+    return router
+}
+
+/// Builds a gateway application in front of `backend`; run it in a `ServiceGroup`.
+/// `onListening` gets the bound port (useful with port 0).
+public func buildGateway(
+    backend: any Backend,
+    configuration: GatewayConfiguration,
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    let router = try await buildGatewayRouter(backend: backend, configuration: configuration)
+    let idle = configuration.idleTimeout.components
+    return Application(
+        router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds))),
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "parley"),
+        onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+        logger: configuration.logger
+    )
+}

@@ -1,0 +1,45 @@
+import SQLiteNIO
+
+/// A row did not have the shape the query asked for (missing column or wrong type).
+struct UnexpectedRowError: Error, CustomStringConvertible {
+    /// The column that could not be read.
+    let column: String
+    /// What was found instead.
+    let found: SQLiteData?
+
+    var description: String {
+        "the database returned \(self.found.map { "\($0)" } ?? "no value") for column \(self.column)"
+    }
+}
+
+extension SQLiteRow {
+    /// The integer in `column`.
+    func int64(_ column: String) throws -> Int64 {
+        guard case .integer(let value)? = self.column(column) else {
+            throw UnexpectedRowError(column: column, found: self.column(column))
+        }
+        return Int64(value)
+    }
+
+    /// The integer in `column`, or `nil` for NULL.
+    func optionalInt64(_ column: String) throws -> Int64? {
+        if case .null? = self.column(column) { return nil }
+        return try self.int64(column)
+    }
+
+    /// The text in `column`.
+    ///
+    /// Queries select user-written text `CAST(… AS BLOB)` so that it is read back by length,
+    /// byte for byte: SQLiteNIO reads TEXT values as C strings, which would cut a value at
+    /// its first U+0000.
+    func text(_ column: String) throws -> String {
+        switch self.column(column) {
+        case .text(let value)?:
+            return value
+        case .blob(let bytes)?:
+            return String(decoding: bytes.readableBytesView, as: UTF8.self)
+        case let other:
+            throw UnexpectedRowError(column: column, found: other)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import ParleyCore
+import SQLiteNIO
+
+/// Sessions in the `sessions` table of a SQLite database.
+struct SQLiteSessionRepository: SessionRepository {
+    /// Every statement this repository runs.
+    enum SQL {
+        static let insert = """
+            INSERT INTO sessions (token_hash, user_id, expires_at)
+            VALUES (?1, ?2, ?3)
+            """
+        static let find = """
+            SELECT sessions.token_hash, sessions.user_id, users.username, sessions.expires_at
+            FROM sessions
+            JOIN users ON users.id = sessions.user_id
+            WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2
+            """
+        static let extend = """
+            UPDATE sessions SET expires_at = ?2 WHERE token_hash = ?1
+            """
+        static let delete = """
+            DELETE FROM sessions WHERE token_hash = ?1
+            """
+        static let deleteExpired = """
+            DELETE FROM sessions WHERE expires_at <= ?1 RETURNING token_hash
+            """
+    }
+
+    /// The open, migrated database.
+    let connection: SQLiteConnection
+
+    func create(tokenHash: String, userID: Int64, expiresAt: Date) async throws {
+        _ = try await self.connection.query(
+            SQL.insert,
+            [.text(tokenHash), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt)))]
+        )
+    }
+
+    func find(tokenHash: String, now: Date) async throws -> Session? {
+        let rows = try await self.connection.query(
+            SQL.find,
+            [.text(tokenHash), .integer(SQLiteInt64(UnixMilliseconds.from(now)))]
+        )
+        guard let row = rows.first else { return nil }
+        return Session(
+            tokenHash: try row.text("token_hash"),
+            userID: try row.int64("user_id"),
+            username: try row.text("username"),
+            expiresAt: UnixMilliseconds.date(try row.int64("expires_at"))
+        )
+    }
+
+    func extend(tokenHash: String, until expiresAt: Date) async throws {
+        _ = try await self.connection.query(
+            SQL.extend,
+            [.text(tokenHash), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt)))]
+        )
+    }
+
+    func delete(tokenHash: String) async throws {
+        _ = try await self.connection.query(SQL.delete, [.text(tokenHash)])
+    }
+
+    func deleteExpired(now: Date) async throws -> Int {
+        // RETURNING counts the rows of this statement alone; `changes()` would race with
+        // other statements on the shared connection.
+        let rows = try await self.connection.query(
+            SQL.deleteExpired,
+            [.integer(SQLiteInt64(UnixMilliseconds.from(now)))]
+        )
+        return rows.count
+    }
+}

@@ -1,0 +1,30 @@
+import Foundation
+import ParleyCore
+
+/// The contract of `ParleyCore.Storage`, written once and run against every backend
+/// (`StorageFactory.all`). Each check gets a fresh, empty storage.
+enum StorageConformance {
+    /// Every check of the suite.
+    static let all: [ConformanceCheck] = Self.users + Self.sessions + Self.posts
+
+    /// A fixed instant with a sub-millisecond part: 2025-06-15T15:06:40.123456Z.
+    static let now = Date(timeIntervalSince1970: 1_750_000_000.123456)
+
+    /// `now` as every backend stores it: truncated to whole milliseconds.
+    static let nowInMilliseconds = Date(timeIntervalSince1970: 1_750_000_000.123)
+
+    /// The error a duplicate username must give, word for word.
+    static let usernameTaken = ParleyError(.usernameTaken, "That username is already taken.")
+
+    /// Registers `name` with a hash derived from it.
+    @discardableResult
+    static func register(_ name: String, in storage: any Storage, now: Date = Self.now) async throws -> User {
+        try await storage.users.create(username: try Username(name), passwordHash: "hash-of-\(name)", now: now)
+    }
+
+    /// Writes a post as a guest.
+    @discardableResult
+    static func post(_ title: String, body: String = "body", in storage: any Storage, now: Date = Self.now) async throws -> Post {
+        try await storage.posts.create(author: guestAuthor, userID: nil, draft: try PostDraft(title: title, body: body), now: now)
+    }
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs Parley's whole test suite on a fresh machine: installs what is missing, builds
+# once with the tests, then runs them. Usage: scripts/test.sh [extra `swift test` args]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export PATH="/opt/swift/usr/bin:$PATH"
+
+# Debian packages the tests start or call. Installed only when missing.
+needed=()
+command -v git >/dev/null || needed+=(git)
+command -v curl >/dev/null || needed+=(curl)
+if [ ${#needed[@]} -gt 0 ]; then
+  echo "installing: ${needed[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${needed[@]}"
+fi
+
+command -v swift >/dev/null || { echo "swift not found: install Swift 6.x (see README)" >&2; exit 1; }
+
+# One build with the tests, then run without rebuilding (a plain `swift test` after
+# `swift build` rebuilds with other settings).
+swift build --build-tests
+swift test --skip-build "$@"
