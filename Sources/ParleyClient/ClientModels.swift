@@ -30,6 +30,26 @@ public struct PostPage: Sendable, Equatable, Codable {
         self.posts = posts
         self.next = next
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case posts, next
+    }
+
+    /// Decodes the page; the cursor may be a JSON number or a string of digits.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.posts = try container.decode([Post].self, forKey: .posts)
+        if let number = try? container.decodeIfPresent(Int64.self, forKey: .next) {
+            self.next = number
+        } else if let text = try container.decodeIfPresent(String.self, forKey: .next) {
+            guard let number = Int64(text) else {
+                throw DecodingError.dataCorruptedError(forKey: .next, in: container, debugDescription: "not a cursor: \(text)")
+            }
+            self.next = number
+        } else {
+            self.next = nil
+        }
+    }
 }
 
 /// The body of `POST /api/v1/accounts` and `POST /api/v1/sessions`.

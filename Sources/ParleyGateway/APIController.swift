@@ -70,9 +70,18 @@ struct APIController<Context: RequestContext>: Sendable {
         var body: String
     }
 
-    struct PageBody: ResponseCodable {
+    struct PageBody: ResponseEncodable {
         var posts: [Post]
         var next: String?
+
+        enum CodingKeys: CodingKey { case posts, next }
+
+        /// Writes `"next": null` on the last page instead of leaving the key out.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.posts, forKey: .posts)
+            try container.encode(self.next, forKey: .next)
+        }
     }
 
     @Sendable func register(_ request: Request, context: Context) async throws -> EditedResponse<UserBody> {

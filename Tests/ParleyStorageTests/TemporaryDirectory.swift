@@ -23,6 +23,7 @@ struct TemporaryDirectory: Sendable {
     }
 
     /// Runs `body` with a fresh folder and removes the folder afterwards, whatever happens.
+    @discardableResult
     static func with<T>(_ body: (TemporaryDirectory) async throws -> T) async throws -> T {
         let directory = try TemporaryDirectory()
         do {

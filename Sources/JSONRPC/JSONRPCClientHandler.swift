@@ -1,0 +1,139 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import NIOCore
+
+/// A call handed to a client connection's pipeline by ``JSONRPCClient``.
+struct OutboundCall: Sendable {
+    var id: UInt64
+    var method: String
+    var request: ByteBuffer
+    var timeout: TimeAmount
+    /// Completed with the response frame, or failed with a ``JSONRPCClientError``, a
+    /// ``NotSentError`` or a `CancellationError`.
+    var response: EventLoopPromise<ByteBuffer>
+}
+
+/// Sent through the pipeline when the calling task is cancelled: forget the call.
+struct CancelCall: Sendable {
+    var id: UInt64
+}
+
+/// The request never reached the socket, so the server cannot have run it: safe to retry.
+struct NotSentError: Error {
+    var underlying: any Error
+}
+
+/// The client side of one connection: writes calls, matches responses to calls by id, enforces
+/// each call's timeout, and fails every call in flight at once when the connection goes away.
+///
+/// Lives on the channel's event loop, after the ``JSONValueFrameDecoder``.
+final class JSONRPCClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = OutboundCall
+    typealias OutboundOut = ByteBuffer
+
+    private struct Pending {
+        var promise: EventLoopPromise<ByteBuffer>
+        var timer: Scheduled<Void>
+    }
+
+    private var pending: [UInt64: Pending] = [:]
+    /// Why the connection is closing, when the handler closed it.
+    private var failure: JSONRPCClientError?
+    private let logger: Logger
+    private let decoder = JSONDecoder()
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let call = Self.unwrapOutboundIn(data)
+        let id = call.id
+        let timer = context.eventLoop.assumeIsolated().scheduleTask(in: call.timeout) {
+            self.complete(id, with: .failure(JSONRPCClientError.timeout("no response to \(call.method) within \(call.timeout)")))
+        }
+        self.pending[id] = Pending(promise: call.response, timer: timer)
+
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolated().whenComplete { result in
+            if case .failure(let error) = result {
+                self.complete(id, with: .failure(NotSentError(underlying: error)))
+            }
+            promise?.completeWith(result)
+        }
+        context.writeAndFlush(Self.wrapOutboundOut(call.request), promise: written)
+    }
+
+    func userOutboundEventTriggered(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let cancel = event as? CancelCall {
+            self.complete(cancel.id, with: .failure(CancellationError()))
+            promise?.succeed()
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = Self.unwrapInboundIn(data)
+        let head: JSONRPCMessages.ResponseHead
+        do {
+            head = try self.decoder.decode(JSONRPCMessages.ResponseHead.self, from: Data(frame.readableBytesView))
+        } catch {
+            self.close(context: context, because: .invalidResponse("the server sent a message that is not a JSON-RPC response"))
+            return
+        }
+        guard let id = head.id, self.pending[id] != nil else {
+            // Most likely the late reply to a call that timed out or was cancelled.
+            self.logger.debug("dropping a response that matches no call in flight", metadata: ["jsonrpc.id": "\(head.id.map(String.init) ?? "none")"])
+            return
+        }
+        self.complete(id, with: .success(frame))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is JSONRPCFrameError {
+            self.close(context: context, because: .invalidResponse("\(error)"))
+        } else {
+            self.close(context: context, because: .connectionClosed("\(error)"))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.failAll(with: self.failure ?? .connectionClosed("the connection was closed"))
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.failAll(with: self.failure ?? .connectionClosed("the connection was closed"))
+    }
+
+    private func close(context: ChannelHandlerContext, because failure: JSONRPCClientError) {
+        if self.failure == nil {
+            self.failure = failure
+            self.logger.debug("closing connection", metadata: ["jsonrpc.reason": "\(failure)"])
+        }
+        context.close(promise: nil)
+    }
+
+    private func complete(_ id: UInt64, with result: Result<ByteBuffer, any Error>) {
+        guard let entry = self.pending.removeValue(forKey: id) else {
+            return
+        }
+        entry.timer.cancel()
+        entry.promise.completeWith(result)
+    }
+
+    private func failAll(with error: JSONRPCClientError) {
+        let entries = self.pending
+        self.pending.removeAll()
+        for entry in entries.values {
+            entry.timer.cancel()
+            entry.promise.fail(error)
+        }
+    }
+}

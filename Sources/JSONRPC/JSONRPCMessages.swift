@@ -1,0 +1,203 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NIOCore
+
+/// The wire format of Go's `net/rpc/jsonrpc` (JSON-RPC 1.0):
+///
+/// - request: `{"method":"Service.Method","params":[ARG],"id":N}`
+/// - response: `{"id":N,"result":RESULT,"error":null}` or `{"id":N,"result":null,"error":"MESSAGE"}`
+///
+/// Messages are composed field by field, in Go's key order, each followed by a newline as Go's
+/// encoder does.
+enum JSONRPCMessages {
+    static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
+    }
+
+    // MARK: Server side
+
+    /// The part of a request the server reads before it knows the handler's parameter type.
+    struct RequestHead: Decodable {
+        /// The id, or `nil` when the request has no `id` key (an explicit `null` is `.null`).
+        var id: JSONValue?
+        /// The method, or `nil` when missing or not a string.
+        var method: String?
+
+        private enum CodingKeys: String, CodingKey {
+            case id, method
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = container.contains(.id) ? try container.decode(JSONValue.self, forKey: .id) : nil
+            self.method = try? container.decodeIfPresent(String.self, forKey: .method)
+        }
+    }
+
+    /// Why a request's `params` were rejected, before the parameter type itself was decoded.
+    enum ParamsError: Error {
+        case missing
+        case notAnArray
+        case wrongCount(Int)
+
+        var message: String {
+            switch self {
+            case .missing: return "jsonrpc: request body missing params"
+            case .notAnArray: return "params must be an array with exactly one element"
+            case .wrongCount(let count): return "params must be an array with exactly one element, got \(count)"
+            }
+        }
+    }
+
+    /// The request's single parameter, decoded from `"params":[VALUE]`.
+    struct RequestParams<P: Decodable>: Decodable {
+        var value: P
+
+        private enum CodingKeys: String, CodingKey {
+            case params
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            guard container.contains(.params), try !container.decodeNil(forKey: .params) else {
+                throw ParamsError.missing
+            }
+            var array: any UnkeyedDecodingContainer
+            do {
+                array = try container.nestedUnkeyedContainer(forKey: .params)
+            } catch {
+                throw ParamsError.notAnArray
+            }
+            guard array.count == 1 else {
+                throw ParamsError.wrongCount(array.count ?? 0)
+            }
+            self.value = try array.decode(P.self)
+        }
+    }
+
+    /// Encodes a response: `{"id":ID,"result":RESULT,"error":ERROR}` and a newline.
+    static func response(
+        id: JSONValue,
+        result: (some Encodable)?,
+        error: String?,
+        encoder: JSONEncoder
+    ) throws -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeStaticString(#"{"id":"#)
+        buffer.writeBytes(try encoder.encode(id))
+        buffer.writeStaticString(#","result":"#)
+        if let result {
+            buffer.writeBytes(try encoder.encode(result))
+        } else {
+            buffer.writeStaticString("null")
+        }
+        buffer.writeStaticString(#","error":"#)
+        if let error {
+            buffer.writeBytes(try encoder.encode(error))
+        } else {
+            buffer.writeStaticString("null")
+        }
+        buffer.writeStaticString("}\n")
+        return buffer
+    }
+
+    /// Encodes an error response; cannot fail in practice (an id and a string always encode).
+    static func errorResponse(id: JSONValue, error: JSONRPCError, encoder: JSONEncoder) -> ByteBuffer {
+        let result: Int? = nil
+        return (try? Self.response(id: id, result: result, error: error.wireMessage, encoder: encoder))
+            ?? ByteBuffer(string: "{\"id\":null,\"result\":null,\"error\":\"internal: internal error\"}\n")
+    }
+
+    // MARK: Client side
+
+    /// Encodes a request: `{"method":METHOD,"params":[PARAMS],"id":ID}` and a newline, from the
+    /// method and the parameter already encoded as JSON.
+    static func request(methodJSON: Data, paramsJSON: Data, id: UInt64) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(methodJSON.count + paramsJSON.count + 48)
+        buffer.writeStaticString(#"{"method":"#)
+        buffer.writeBytes(methodJSON)
+        buffer.writeStaticString(#","params":["#)
+        buffer.writeBytes(paramsJSON)
+        buffer.writeStaticString(#"],"id":"#)
+        buffer.writeString(String(id))
+        buffer.writeStaticString("}\n")
+        return buffer
+    }
+
+    /// The id of a response, read on the event loop to find the waiting call.
+    struct ResponseHead: Decodable {
+        /// The id, or `nil` when it is missing or not an unsigned integer (so matches no call).
+        var id: UInt64?
+
+        private enum CodingKeys: String, CodingKey {
+            case id
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            self.id = try? container.decodeIfPresent(UInt64.self, forKey: .id)
+        }
+    }
+
+    /// A response's outcome: the decoded result, or the error the server sent.
+    struct ResponseBody<R: Decodable>: Decodable {
+        enum Outcome {
+            case success(R)
+            case failure(JSONValue)
+        }
+
+        var outcome: Outcome
+
+        private enum CodingKeys: String, CodingKey {
+            case result, error
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            if let error = try container.decodeIfPresent(JSONValue.self, forKey: .error), error != .null {
+                self.outcome = .failure(error)
+            } else {
+                self.outcome = .success(try container.decode(R.self, forKey: .result))
+            }
+        }
+    }
+
+    // MARK: Errors
+
+    /// A short description of a decoding error, naming the path and the problem but no internals.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else {
+            return "cannot decode value"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing key '\(Self.path(context.codingPath + [key]))'"
+        case .typeMismatch(let type, let context):
+            return "wrong type at '\(Self.path(context.codingPath))', expected \(type)"
+        case .valueNotFound(let type, let context):
+            return "missing value at '\(Self.path(context.codingPath))', expected \(type)"
+        case .dataCorrupted(let context):
+            return "invalid value at '\(Self.path(context.codingPath))'"
+        @unknown default:
+            return "cannot decode value"
+        }
+    }
+
+    private static func path(_ codingPath: [any CodingKey]) -> String {
+        var path = ""
+        for key in codingPath {
+            if let index = key.intValue {
+                path += "[\(index)]"
+            } else {
+                path += path.isEmpty ? key.stringValue : ".\(key.stringValue)"
+            }
+        }
+        return path.isEmpty ? "." : path
+    }
+}

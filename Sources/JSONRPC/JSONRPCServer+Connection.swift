@@ -1,0 +1,129 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import Metrics
+import NIOCore
+import ServiceLifecycle
+
+extension JSONRPCServer {
+    /// What to do with one request frame.
+    enum Disposition: Sendable {
+        /// Write this response.
+        case respond(ByteBuffer)
+        /// The frame is not a request (not JSON, or no id to answer to): close the connection.
+        case close(reason: String)
+    }
+
+    /// Serves one connection until the peer closes it, it misbehaves, it idles out, or the server
+    /// shuts down. Never throws: a connection's failure is its own.
+    func handleConnection(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let channel = connection.channel
+        var logger = self.logger
+        logger[metadataKey: "jsonrpc.peer"] = "\(channel.remoteAddress?.description ?? "?")"
+        logger.debug("connection opened")
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                await withTaskCancellationHandler {
+                    await withGracefulShutdownHandler {
+                        await self.serveRequests(inbound: inbound, outbound: outbound, channel: channel, logger: logger)
+                    } onGracefulShutdown: {
+                        // Stop reading new requests; the calls in flight still get their responses.
+                        channel.close(mode: .input, promise: nil)
+                    }
+                } onCancel: {
+                    channel.close(promise: nil)
+                }
+            }
+        } catch {
+            logger.debug("connection closed with error", metadata: ["error": "\(error)"])
+        }
+        logger.debug("connection closed")
+    }
+
+    private func serveRequests(
+        inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        channel: any Channel,
+        logger: Logger
+    ) async {
+        let limiter = RequestLimiter(limit: self.configuration.maxConcurrentRequestsPerConnection)
+        await withDiscardingTaskGroup { group in
+            do {
+                for try await frame in inbound {
+                    await limiter.acquire()
+                    group.addTask {
+                        defer { limiter.release() }
+                        switch await self.process(frame: frame, logger: logger) {
+                        case .respond(let response):
+                            try? await outbound.write(response)
+                        case .close(let reason):
+                            logger.notice("closing connection", metadata: ["jsonrpc.reason": "\(reason)"])
+                            channel.close(promise: nil)
+                        }
+                    }
+                }
+            } catch JSONRPCFrameError.truncatedFrame {
+                // End of input in the middle of a message: answer the calls already in flight.
+                logger.debug("input ended in the middle of a message")
+            } catch {
+                logger.notice("closing connection", metadata: ["jsonrpc.reason": "\(error)"])
+                channel.close(promise: nil)
+                group.cancelAll()
+            }
+        }
+    }
+
+    /// Decodes one request, runs its handler and encodes the response.
+    func process(frame: ByteBuffer, logger: Logger) async -> Disposition {
+        let start = ContinuousClock.now
+        let data = Data(frame.readableBytesView)
+        let encoder = JSONRPCMessages.makeEncoder()
+        let head: JSONRPCMessages.RequestHead
+        do {
+            head = try JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
+        } catch {
+            self.record(method: "unknown", ok: false, since: start)
+            return .close(reason: "message is not a JSON-RPC request object: \(JSONRPCMessages.describe(error))")
+        }
+        guard let id = head.id else {
+            self.record(method: "unknown", ok: false, since: start)
+            return .close(reason: "request has no id")
+        }
+        guard let method = head.method else {
+            self.record(method: "unknown", ok: false, since: start)
+            let error = JSONRPCError.invalidRequest("request has no method")
+            return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
+        }
+        guard let handler = self.handlers.handler(for: method) else {
+            self.record(method: "unknown", ok: false, since: start)
+            logger.debug("unknown method", metadata: ["jsonrpc.method": "\(method)"])
+            let error = JSONRPCError.methodNotFound(method)
+            return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
+        }
+
+        switch await handler.invoke(data, id) {
+        case .success(let response):
+            self.record(method: method, ok: true, since: start)
+            return .respond(response)
+        case .failure(let error, let underlying):
+            self.record(method: method, ok: false, since: start)
+            if let underlying {
+                logger.error(
+                    "handler failed",
+                    metadata: ["jsonrpc.method": "\(method)", "error": "\(String(reflecting: underlying))"]
+                )
+            }
+            return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
+        }
+    }
+
+    private func record(method: String, ok: Bool, since start: ContinuousClock.Instant) {
+        let dimensions = [("method", method), ("outcome", ok ? "ok" : "error")]
+        Metrics.Timer(label: "jsonrpc_server_request_duration_seconds", dimensions: dimensions, preferredDisplayUnit: .seconds)
+            .record(duration: ContinuousClock.now - start)
+        Counter(label: "jsonrpc_server_requests_total", dimensions: dimensions).increment()
+    }
+}

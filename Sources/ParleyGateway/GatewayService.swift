@@ -1,0 +1,41 @@
+import JSONRPC
+import Logging
+import ServiceLifecycle
+
+/// The gateway role as a `Service`: connects a JSON-RPC client pool to the backend, then
+/// serves HTTP until graceful shutdown.
+public struct GatewayService: Service {
+    let configuration: GatewayConfiguration
+    let backend: @Sendable () async throws -> (host: String, port: Int)
+    let onListening: @Sendable (Int) async -> Void
+
+    /// Creates the service. `backend` gives the backend's JSON-RPC address when the gateway
+    /// starts (in one process it waits for the backend to bind its port).
+    public init(
+        configuration: GatewayConfiguration,
+        backend: @escaping @Sendable () async throws -> (host: String, port: Int),
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.backend = backend
+        self.onListening = onListening
+    }
+
+    /// Serves until graceful shutdown, then closes the backend connections.
+    public func run() async throws {
+        let address = try await self.backend()
+        var logger = self.configuration.logger
+        logger[metadataKey: "jsonrpc.backend"] = "\(address.host):\(address.port)"
+        let client = JSONRPCClient(configuration: .init(host: address.host, port: address.port, logger: logger))
+        let app = try await buildGateway(
+            backend: RPCBackend(client: client, logger: logger), configuration: self.configuration, onListening: self.onListening
+        )
+        do {
+            try await app.run()
+        } catch {
+            await client.shutdown()
+            throw error
+        }
+        await client.shutdown()
+    }
+}

@@ -1,0 +1,166 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import ParleyBackend
+import ParleyCore
+import ParleyGateway
+import ParleyStorage
+import Prometheus
+import ServiceLifecycle
+
+/// `parley serve [ROLE]`: runs one role, or every role in one process.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run Parley's servers: every role in one process, or one role.",
+        discussion: """
+            Options fall back to PARLEY_<NAME> environment variables (PARLEY_HTTP_PORT, \
+            PARLEY_DATA_DIR, PARLEY_BACKEND, …), then to the defaults shown.
+            """
+    )
+
+    enum Role: String, ExpressibleByArgument, CaseIterable {
+        case all, backend, gateway
+    }
+
+    @Argument(help: "The role to run: all (default), backend or gateway.")
+    var role: Role = .all
+
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Gateway HTTP port (default 8080).")
+    var httpPort: Int?
+
+    @Option(help: "Backend JSON-RPC port (default 1234).")
+    var rpcPort: Int?
+
+    @Option(help: "Folder of the embedded SQLite database (default ./parley-data).")
+    var dataDir: String?
+
+    @Option(help: "The backend a gateway calls, HOST:PORT (default 127.0.0.1:1234).")
+    var backend: String?
+
+    @Option(help: "Minutes a session lasts without use (default 60).")
+    var sessionMinutes: Int?
+
+    @Flag(help: "Mark cookies Secure: set when users reach the gateway over HTTPS (env PARLEY_SECURE_COOKIES=1).")
+    var secureCookies = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    func run() async throws {
+        let settings = try Settings(self)
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = settings.logLevel
+            return handler
+        }
+        let logger = Logger(label: "parley")
+
+        var services: [any Service] = []
+        var backendServer: BackendServer?
+        if self.role != .gateway {
+            let storage = try await SQLiteStorage.open(dataDirectory: settings.dataDir, logger: Logger(label: "parley.storage"))
+            announce("data: \(storage.location)")
+            let server = BackendServer(
+                storage: storage,
+                configuration: .init(
+                    host: settings.host, port: settings.rpcPort,
+                    sessionTTL: .seconds(settings.sessionMinutes * 60), logger: Logger(label: "parley.backend")
+                )
+            )
+            backendServer = server
+            services.append(server)
+            services.append(AnnounceService(name: "backend (JSON-RPC)") { await server.boundAddress() })
+        }
+        if self.role != .backend {
+            let gatewayConfiguration = GatewayConfiguration(
+                host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
+                metrics: registry, logger: Logger(label: "parley.gateway")
+            )
+            let fixedBackend = settings.backend
+            let host = settings.host
+            services.append(GatewayService(configuration: gatewayConfiguration, backend: { [backendServer] in
+                if let backendServer {
+                    guard let port = await backendServer.boundAddress()?.port else {
+                        throw ParleyError(.unavailable, "the backend did not start")
+                    }
+                    return (host == "0.0.0.0" ? "127.0.0.1" : host, port)
+                }
+                return fixedBackend
+            }, onListening: { port in
+                announce("gateway listening on http://\(host):\(port)")
+            }))
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+/// Resolved options: flag, else `PARLEY_…` environment variable, else default.
+struct Settings {
+    var host: String
+    var httpPort: Int
+    var rpcPort: Int
+    var dataDir: String
+    var backend: (host: String, port: Int)
+    var sessionMinutes: Int
+    var secureCookies: Bool
+    var logLevel: Logger.Level
+
+    init(_ command: ServeCommand) throws {
+        let env = ProcessInfo.processInfo.environment
+        func int(_ flag: Int?, _ name: String, _ fallback: Int) throws -> Int {
+            if let flag { return flag }
+            guard let text = env[name] else { return fallback }
+            guard let value = Int(text) else { throw ValidationError("\(name) must be a number, not '\(text)'.") }
+            return value
+        }
+        self.host = command.host ?? env["PARLEY_HOST"] ?? "127.0.0.1"
+        self.httpPort = try int(command.httpPort, "PARLEY_HTTP_PORT", 8080)
+        self.rpcPort = try int(command.rpcPort, "PARLEY_RPC_PORT", 1234)
+        self.dataDir = command.dataDir ?? env["PARLEY_DATA_DIR"] ?? "./parley-data"
+        self.sessionMinutes = try int(command.sessionMinutes, "PARLEY_SESSION_MINUTES", 60)
+        self.secureCookies = command.secureCookies || env["PARLEY_SECURE_COOKIES"] == "1"
+        let level = command.logLevel ?? env["PARLEY_LOG_LEVEL"] ?? "info"
+        guard let logLevel = Logger.Level(rawValue: level) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        self.logLevel = logLevel
+        let backend = command.backend ?? env["PARLEY_BACKEND"] ?? "127.0.0.1:\(self.rpcPort)"
+        guard let colon = backend.lastIndex(of: ":"), let port = Int(backend[backend.index(after: colon)...]), colon > backend.startIndex else {
+            throw ValidationError("--backend must be HOST:PORT, not '\(backend)'.")
+        }
+        self.backend = (String(backend[..<colon]), port)
+        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort)] where !(0...65535).contains(port) {
+            throw ValidationError("\(name) must be between 0 and 65535.")
+        }
+        guard self.sessionMinutes > 0 else { throw ValidationError("--session-minutes must be positive.") }
+    }
+}
+
+/// Prints where a role listens once it has bound its port, then waits for shutdown.
+struct AnnounceService: Service {
+    let name: String
+    let address: @Sendable () async -> SocketAddress?
+
+    func run() async throws {
+        if let address = await self.address(), let ip = address.ipAddress, let port = address.port {
+            announce("\(self.name) listening on \(ip):\(port)")
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+/// Writes a line to standard output at once (unbuffered, also when it is a pipe).
+func announce(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}

@@ -1,0 +1,128 @@
+import Foundation
+import ParleyCore
+import Testing
+
+@testable import ParleyStorage
+
+/// Behaviour of the SQLite backend beyond the shared conformance suite.
+@Suite("SQLiteStorage")
+struct SQLiteStorageTests {
+    /// Opens a file database in a fresh folder, runs `body`, closes it and removes the folder.
+    private func withFileStorage(_ body: (SQLiteStorage, TemporaryDirectory) async throws -> Void) async throws {
+        try await TemporaryDirectory.with { directory in
+            let storage = try await SQLiteStorage.open(path: directory.path("parley.sqlite"))
+            do {
+                try await body(storage, directory)
+                try await storage.close()
+            } catch {
+                try? await storage.close()
+                throw error
+            }
+        }
+    }
+
+    @Test func setsConnectionOptions() async throws {
+        try await self.withFileStorage { storage, _ in
+            let journal = try await storage.connection.query("PRAGMA journal_mode")
+            #expect(journal.first?.column("journal_mode")?.string == "wal")
+            let foreignKeys = try await storage.connection.query("PRAGMA foreign_keys")
+            #expect(foreignKeys.first?.column("foreign_keys")?.integer == 1)
+            let busyTimeout = try await storage.connection.query("PRAGMA busy_timeout")
+            #expect(busyTimeout.first?.columns.first?.data.integer == 5000)
+            let synchronous = try await storage.connection.query("PRAGMA synchronous")
+            #expect(synchronous.first?.column("synchronous")?.integer == 1)  // NORMAL
+        }
+    }
+
+    @Test func createsMissingFolders() async throws {
+        try await TemporaryDirectory.with { directory in
+            let path = directory.path("a/b/c/parley.sqlite")
+            let storage = try await SQLiteStorage.open(path: path)
+            try await storage.close()
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(storage.location == path)
+        }
+    }
+
+    @Test func opensInDataDirectory() async throws {
+        try await TemporaryDirectory.with { directory in
+            let dataDirectory = directory.path("data")
+            let storage = try await SQLiteStorage.open(dataDirectory: dataDirectory)
+            try await storage.close()
+            let expected = dataDirectory + "/parley.sqlite"
+            #expect(storage.location == expected)
+            #expect(FileManager.default.fileExists(atPath: expected))
+        }
+    }
+
+    @Test func dataSurvivesCloseAndReopen() async throws {
+        try await TemporaryDirectory.with { directory in
+            let path = directory.path("parley.sqlite")
+            let now = Date(timeIntervalSince1970: 1_750_000_000.5)
+            let expiresAt = now.addingTimeInterval(3600)
+
+            let first = try await SQLiteStorage.open(path: path)
+            let user = try await first.users.create(username: try Username("Judy"), passwordHash: "h", now: now)
+            try await first.sessions.create(tokenHash: "token", userID: user.id, expiresAt: expiresAt)
+            let post = try await first.posts.create(
+                author: user.username, userID: user.id, draft: try PostDraft(title: "Kept", body: "Still here"), now: now)
+            try await first.close()
+
+            let second = try await SQLiteStorage.open(path: path)
+            let credentials = try await second.users.credentials(usernameKey: "judy")
+            let session = try await second.sessions.find(tokenHash: "token", now: now)
+            let posts = try await second.posts.list(limit: 10, before: nil)
+            try await second.close()
+
+            #expect(credentials == UserCredentials(user: user, passwordHash: "h"))
+            #expect(session == Session(tokenHash: "token", userID: user.id, username: "Judy", expiresAt: expiresAt))
+            #expect(posts == [post])
+        }
+    }
+
+    @Test func memoryDatabaseWorks() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        do {
+            #expect(storage.location == ":memory:")
+            let post = try await storage.posts.create(
+                author: guestAuthor, userID: nil, draft: try PostDraft(title: "t", body: "b"), now: Date())
+            #expect(try await storage.posts.list(limit: 1, before: nil) == [post])
+            #expect(try await storage.migrationStatus().allSatisfy { $0.appliedAt != nil })
+        } catch {
+            try? await storage.close()
+            throw error
+        }
+        try await storage.close()
+    }
+
+    /// SQLiteNIO reads TEXT as a C string; posts are read as BLOB so nothing is cut at U+0000.
+    @Test func textWithNULCharacterRoundTrips() async throws {
+        try await self.withFileStorage { storage, _ in
+            let draft = try PostDraft(title: "a\u{0}b", body: "before\u{0}after")
+            let post = try await storage.posts.create(author: guestAuthor, userID: nil, draft: draft, now: Date())
+            let listed = try await storage.posts.list(limit: 1, before: nil)
+            #expect(listed == [post])
+            #expect(listed.first?.body.utf8.count == "before\u{0}after".utf8.count)
+        }
+    }
+
+    @Test func openingAFolderAsADatabaseThrows() async throws {
+        try await TemporaryDirectory.with { directory in
+            await #expect(throws: (any Error).self) {
+                let storage = try await SQLiteStorage.open(path: directory.url.path)
+                try await storage.close()
+            }
+        }
+    }
+
+    @Test func openingAFileThatIsNotADatabaseThrows() async throws {
+        try await TemporaryDirectory.with { directory in
+            let path = directory.path("not-a-database.sqlite")
+            try Data(repeating: 0x42, count: 4096).write(to: URL(fileURLWithPath: path))
+            await #expect(throws: (any Error).self) {
+                let storage = try await SQLiteStorage.open(path: path)
+                try await storage.close()
+            }
+        }
+    }
+}

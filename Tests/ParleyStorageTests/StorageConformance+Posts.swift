@@ -1,0 +1,115 @@
+import Foundation
+import ParleyCore
+import Testing
+
+extension StorageConformance {
+    /// The `PostRepository` contract.
+    static let posts: [ConformanceCheck] = [
+        ConformanceCheck(name: "posts: create returns what list returns", run: Self.createReturnsWhatListReturns),
+        ConformanceCheck(name: "posts: list is newest first, with limit and before", run: Self.listNewestFirst),
+        ConformanceCheck(name: "posts: Unicode text round-trips", run: Self.unicodeRoundTrips),
+        ConformanceCheck(name: "posts: a 10,000-character body round-trips", run: Self.longBodyRoundTrips),
+        ConformanceCheck(name: "posts: 200 concurrent posts get distinct ids", run: Self.concurrentPosts),
+        ConformanceCheck(name: "posts: authors, guests and database errors", run: Self.authorsAndErrors),
+    ]
+
+    static func createReturnsWhatListReturns(_ storage: any Storage) async throws {
+        let created = try await Self.post("Hello", body: "First post", in: storage)
+        #expect(created.author == guestAuthor)
+        #expect(created.title == "Hello")
+        #expect(created.body == "First post")
+        #expect(created.createdAt == Self.nowInMilliseconds)
+
+        let listed = try await storage.posts.list(limit: 10, before: nil)
+        #expect(listed == [created])
+    }
+
+    static func listNewestFirst(_ storage: any Storage) async throws {
+        #expect(try await storage.posts.list(limit: 10, before: nil).isEmpty)
+
+        var created: [Post] = []
+        for number in 1...5 {
+            created.append(try await Self.post("post \(number)", in: storage, now: Self.now.addingTimeInterval(Double(number))))
+        }
+        let ids = created.map(\.id)
+        #expect(ids == ids.sorted())
+        #expect(Set(ids).count == 5)
+
+        let newestFirst = Array(created.reversed())
+        #expect(try await storage.posts.list(limit: 10, before: nil) == newestFirst)
+        #expect(try await storage.posts.list(limit: 2, before: nil) == Array(newestFirst.prefix(2)))
+        #expect(try await storage.posts.list(limit: 2, before: ids[3]) == [created[2], created[1]])
+        #expect(try await storage.posts.list(limit: 10, before: ids[0]).isEmpty)
+        #expect(try await storage.posts.list(limit: 10, before: ids[4] + 1000) == newestFirst)
+        #expect(try await storage.posts.list(limit: 0, before: nil).isEmpty)
+    }
+
+    static func unicodeRoundTrips(_ storage: any Storage) async throws {
+        let texts: [(title: String, body: String)] = [
+            ("Emoji 🙂", "👍🏽 👨‍👩‍👧‍👦 🇫🇷 🏳️‍🌈 ❤️"),
+            ("中文标题", "这是一个中文内容的帖子。日本語も。한국어도."),
+            ("مرحبا", "مرحبا بالعالم — שלום עולם"),
+            ("Combining", "Jose\u{301} and Jos\u{E9}, a\u{30A}, Z\u{351}\u{36B}\u{34B}"),
+            ("Quotes ' \" ; --", "'); DROP TABLE posts; -- \\ % _ \u{2028} tab\tend"),
+            ("Lines", "line one\nline two\r\nline three"),
+        ]
+        var created: [Post] = []
+        for text in texts {
+            created.append(try await Self.post(text.title, body: text.body, in: storage))
+        }
+        let listed = try await storage.posts.list(limit: 100, before: nil)
+        #expect(listed == created.reversed())
+        for (post, text) in zip(listed.reversed(), texts) {
+            #expect(post.title.unicodeScalars.elementsEqual(text.title.unicodeScalars))
+            #expect(post.body.unicodeScalars.elementsEqual(text.body.unicodeScalars))
+        }
+    }
+
+    static func longBodyRoundTrips(_ storage: any Storage) async throws {
+        let body = String(repeating: "ab字🙂", count: 2_500)
+        #expect(body.count == Limits.bodyLength.upperBound)
+        let created = try await Self.post("Long", body: body, in: storage)
+        let listed = try #require(try await storage.posts.list(limit: 1, before: nil).first)
+        #expect(listed == created)
+        #expect(listed.body.utf8.elementsEqual(body.utf8))
+    }
+
+    static func concurrentPosts(_ storage: any Storage) async throws {
+        let created = try await withThrowingTaskGroup(of: Post.self) { group in
+            for number in 0..<200 {
+                group.addTask { try await Self.post("concurrent \(number)", in: storage) }
+            }
+            return try await group.reduce(into: [Post]()) { $0.append($1) }
+        }
+        #expect(Set(created.map(\.id)).count == 200)
+
+        // Page through everything, 30 at a time.
+        var listed: [Post] = []
+        var before: Int64? = nil
+        while true {
+            let page = try await storage.posts.list(limit: 30, before: before)
+            guard let last = page.last else { break }
+            listed += page
+            before = last.id
+        }
+        #expect(listed.count == 200)
+        #expect(listed.map(\.id) == created.map(\.id).sorted(by: >))
+        #expect(Set(listed.map(\.title)) == Set((0..<200).map { "concurrent \($0)" }))
+    }
+
+    static func authorsAndErrors(_ storage: any Storage) async throws {
+        let user = try await Self.register("Ivan", in: storage)
+        let draft = try PostDraft(title: "Signed", body: "by Ivan")
+        let signed = try await storage.posts.create(author: user.username, userID: user.id, draft: draft, now: Self.now)
+        let guest = try await Self.post("Anonymous", in: storage)
+        #expect(try await storage.posts.list(limit: 10, before: nil) == [guest, signed])
+        #expect(signed.author == "Ivan")
+
+        // A post that names an account that does not exist breaks the foreign key.
+        let error = await #expect(throws: (any Error).self) {
+            try await storage.posts.create(author: "Ghost", userID: user.id + 1000, draft: draft, now: Self.now)
+        }
+        #expect((error as? ParleyError)?.code != .usernameTaken)
+        #expect(try await storage.posts.list(limit: 10, before: nil).count == 2)
+    }
+}
