@@ -56,7 +56,12 @@ extension JSONRPCServer {
                     await limiter.acquire()
                     group.addTask {
                         defer { limiter.release() }
-                        switch await self.process(frame: frame, logger: logger) {
+                        let disposition = await self.process(frame: frame, logger: logger)
+                        if Task.isCancelled {
+                            // The server is stopping abruptly: the connection is closing, no answer.
+                            return
+                        }
+                        switch disposition {
                         case .respond(let response):
                             try? await outbound.write(response)
                         case .close(let reason):

@@ -63,7 +63,7 @@ public enum TerminalInput {
         let previousHandlers = signals.map { signal($0, restoreTerminalAndReraise) }
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
         let line = Self.readLineWithoutEnding()
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &original)
+        tcsetattr(STDIN_FILENO, TCSANOW, &original)
         for (signalNumber, handler) in zip(signals, previousHandlers) { signal(signalNumber, handler) }
         return line
     }

@@ -7,8 +7,18 @@ struct UnexpectedRowError: Error, CustomStringConvertible {
     /// What was found instead.
     let found: SQLiteData?
 
+    /// Names the kind of value found, never the value itself (it may be user text or a hash).
     var description: String {
-        "the database returned \(self.found.map { "\($0)" } ?? "no value") for column \(self.column)"
+        let kind: String
+        switch self.found {
+        case nil: kind = "no value"
+        case .integer?: kind = "an integer"
+        case .float?: kind = "a real"
+        case .text?: kind = "text"
+        case .blob?: kind = "a blob"
+        case .null?: kind = "NULL"
+        }
+        return "the database returned \(kind) for column \(self.column)"
     }
 }
 

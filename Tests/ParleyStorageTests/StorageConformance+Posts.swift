@@ -18,7 +18,7 @@ extension StorageConformance {
         #expect(created.author == guestAuthor)
         #expect(created.title == "Hello")
         #expect(created.body == "First post")
-        #expect(created.createdAt == Self.nowInMilliseconds)
+        #expect(Self.milliseconds(created.createdAt) == Self.nowInMilliseconds)
 
         let listed = try await storage.posts.list(limit: 10, before: nil)
         #expect(listed == [created])

@@ -16,7 +16,7 @@ extension StorageConformance {
     static func createStoresNameAndTime(_ storage: any Storage) async throws {
         let user = try await Self.register("Alice", in: storage)
         #expect(user.username == "Alice")
-        #expect(user.createdAt == Self.nowInMilliseconds)
+        #expect(Self.milliseconds(user.createdAt) == Self.nowInMilliseconds)
 
         let stored = try #require(try await storage.users.credentials(usernameKey: "alice"))
         #expect(stored.user == user)

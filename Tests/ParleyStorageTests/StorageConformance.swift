@@ -7,11 +7,17 @@ enum StorageConformance {
     /// Every check of the suite.
     static let all: [ConformanceCheck] = Self.users + Self.sessions + Self.posts
 
-    /// A fixed instant with a sub-millisecond part: 2025-06-15T15:06:40.123456Z.
-    static let now = Date(timeIntervalSince1970: 1_750_000_000.123456)
+    /// A fixed instant with a sub-millisecond part: 2025-06-15T15:06:40.123756Z.
+    static let now = Date(timeIntervalSince1970: 1_750_000_000.123756)
 
-    /// `now` as every backend stores it: truncated to whole milliseconds.
-    static let nowInMilliseconds = Date(timeIntervalSince1970: 1_750_000_000.123)
+    /// `now` in whole milliseconds since 1970, as every backend must store it: truncated, not rounded.
+    static let nowInMilliseconds: Int64 = 1_750_000_000_123
+
+    /// A date in whole milliseconds since 1970 (rounded, to absorb floating-point noise),
+    /// so checks do not depend on how a backend builds its `Date` values.
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded())
+    }
 
     /// The error a duplicate username must give, word for word.
     static let usernameTaken = ParleyError(.usernameTaken, "That username is already taken.")

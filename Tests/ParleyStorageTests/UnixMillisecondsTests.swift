@@ -20,15 +20,30 @@ struct UnixMillisecondsTests {
         #expect(UnixMilliseconds.truncate(date) == date)
     }
 
-    @Test func roundTripHoldsForAWideRange() {
+    @Test(arguments: [-2_208_988_800_000, -1, 0, 978_307_200_000, 1_700_000_000_000, 4_102_444_800_000, 32_503_680_000_000])
+    func roundTripHoldsAroundAnyEra(base: Int64) {
         var misses: [Int64] = []
-        for step in 0..<20_000 {
-            let milliseconds = 1_700_000_000_000 + Int64(step) * 7_919
+        for step in 0..<5_000 {
+            let milliseconds = base + Int64(step) * 7_919
             if UnixMilliseconds.from(UnixMilliseconds.date(milliseconds)) != milliseconds {
                 misses.append(milliseconds)
             }
         }
         #expect(misses.isEmpty)
+    }
+
+    @Test func truncationNeverRoundsUp() {
+        var wrong: [Double] = []
+        for step in 0..<5_000 {
+            // Sub-millisecond parts from 0.01 to 0.99 ms, away from the float-noise band.
+            let fraction = 0.00001 + Double(step % 98) * 0.00001
+            let seconds = 1_750_000_000 + Double(step) * 0.013 + fraction
+            let date = Date(timeIntervalSince1970: seconds)
+            let milliseconds = UnixMilliseconds.from(date)
+            let expected = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+            if milliseconds != expected { wrong.append(seconds) }
+        }
+        #expect(wrong.isEmpty)
     }
 
     @Test func extremeDatesDoNotTrap() {

@@ -56,9 +56,9 @@ import Testing
             let home = try await browser.request("/")
             #expect(home.status == .ok)
             #expect(home.headers[.contentType] == "text/html; charset=utf-8")
-            #expect(String(buffer: home.body!).contains("No posts yet"))
+            #expect(String(buffer: home.body).contains("No posts yet"))
             #expect(!browser.csrf.isEmpty)
-            #expect(String(buffer: home.body!).contains(#"name="csrf" value="\#(browser.csrf)""#))
+            #expect(String(buffer: home.body).contains(#"name="csrf" value="\#(browser.csrf)""#))
 
             var response = try await browser.request("/register", .post, form: ["csrf": browser.csrf, "username": "carol", "password": "s3cret pass"])
             #expect(response.status == .seeOther)
@@ -66,11 +66,11 @@ import Testing
 
             response = try await browser.request("/register", .post, form: ["csrf": browser.csrf, "username": "CAROL", "password": "s3cret pass"])
             #expect(response.status == .conflict)
-            #expect(String(buffer: response.body!).contains("That username is already taken."))
+            #expect(String(buffer: response.body).contains("That username is already taken."))
 
             response = try await browser.request("/login", .post, form: ["csrf": browser.csrf, "username": "carol", "password": "wrong pass"])
             #expect(response.status == .unauthorized)
-            #expect(String(buffer: response.body!).contains("Wrong username or password."))
+            #expect(String(buffer: response.body).contains("Wrong username or password."))
 
             response = try await browser.request("/login", .post, form: ["csrf": browser.csrf, "username": "carol", "password": "s3cret pass"])
             #expect(response.status == .seeOther)
@@ -78,7 +78,7 @@ import Testing
 
             response = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": "Hello board", "body": "Line one\nLine two"])
             #expect(response.status == .seeOther)
-            let page = String(buffer: try await browser.request("/?notice=posted").body!)
+            let page = String(buffer: try await browser.request("/?notice=posted").body)
             #expect(page.contains("Logged in as <strong>carol</strong>"))
             #expect(page.contains("Hello board"))
             #expect(page.contains(#"<span class="author">carol</span>"#))
@@ -90,7 +90,7 @@ import Testing
 
             response = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": "Anon", "body": "as guest"])
             #expect(response.status == .seeOther)
-            let after = String(buffer: try await browser.request("/").body!)
+            let after = String(buffer: try await browser.request("/").body)
             #expect(after.contains(#"<span class="author">Guest</span>"#))
             #expect(after.contains("Log in"))
         }
@@ -110,7 +110,7 @@ import Testing
             // A cross-site form has no cookie at all.
             let stranger = Browser(client)
             #expect(try await stranger.request("/posts", .post, form: ["csrf": browser.csrf, "title": "x", "body": "y"]).status == .forbidden)
-            let page = String(buffer: try await browser.request("/").body!)
+            let page = String(buffer: try await browser.request("/").body)
             #expect(page.contains("No posts yet"))
         }
     }
@@ -122,14 +122,14 @@ import Testing
             let attack = #"<script>alert("x")</script><img src=x onerror=alert(1)>'&"#
             let response = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": attack, "body": attack])
             #expect(response.status == .seeOther)
-            let page = String(buffer: try await browser.request("/").body!)
+            let page = String(buffer: try await browser.request("/").body)
             #expect(!page.contains("<script>"))
             #expect(!page.contains("<img"))
             #expect(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"))
             // A rejected form shows the text back, escaped too.
             let again = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": attack, "body": ""])
             #expect(again.status == .badRequest)
-            let shown = String(buffer: again.body!)
+            let shown = String(buffer: again.body)
             #expect(shown.contains("A post needs a body."))
             #expect(!shown.contains("<script>"))
             #expect(again.headers[.contentSecurityPolicy]?.contains("script-src 'none'") == true)
@@ -143,12 +143,12 @@ import Testing
             for index in 1...21 {
                 _ = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": "n\(index)", "body": "b"])
             }
-            let first = String(buffer: try await browser.request("/").body!)
+            let first = String(buffer: try await browser.request("/").body)
             #expect(first.contains("<h3>n21</h3>"))
             #expect(!first.contains("<h3>n1</h3>"))
             let link = try #require(first.range(of: #"href="/\?before=(\d+)""#, options: .regularExpression))
             let uri = String(first[link].dropFirst(6).dropLast())
-            let second = String(buffer: try await browser.request(uri).body!)
+            let second = String(buffer: try await browser.request(uri).body)
             #expect(second.contains("<h3>n1</h3>"))
             #expect(!second.contains("<h3>n21</h3>"))
         }

@@ -1,0 +1,176 @@
+import Foundation
+import JSONRPC
+import NIOCore
+import Testing
+
+/// The server, driven by hand-written bytes on a raw socket.
+@Suite("JSONRPCServer on a raw socket")
+struct JSONRPCServerTests {
+    @Test("Go's Arith.Multiply request gets Go's exact response")
+    func goCompatibleResponse() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Arith.Multiply","params":[{"A":7,"B":8}],"id":0}"# + "\n")
+                let text = try #require(await client.receive())
+                #expect(text.contains(#""error":null"#))
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+                #expect(object["id"] as? Int == 0)
+                #expect(object["result"] as? Int == 56)
+                #expect(object["error"] is NSNull)
+                #expect(text == #"{"id":0,"result":56,"error":null}"#)
+            }
+        }
+    }
+
+    @Test("ids are echoed verbatim, whatever their type")
+    func echoesIDs() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Arith.Multiply","params":[{"A":2,"B":3}],"id":"abc"}"#)
+                #expect(await client.receive() == #"{"id":"abc","result":6,"error":null}"#)
+                try await client.send(#"{"id":18446744073709551615,"params":[{"A":1,"B":1}],"method":"Arith.Multiply"}"#)
+                #expect(await client.receive() == #"{"id":18446744073709551615,"result":1,"error":null}"#)
+            }
+        }
+    }
+
+    @Test("responses are written as calls complete: a fast call overtakes a slow one")
+    func outOfOrder() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(
+                    #"{"method":"Arith.Slow","params":[{"milliseconds":400,"value":1}],"id":1}"#
+                        + #"{"method":"Arith.Multiply","params":[{"A":3,"B":3}],"id":2}"#
+                )
+                let first = try await client.receiveObject()
+                let second = try await client.receiveObject()
+                #expect(first["id"] as? Int == 2)
+                #expect(first["result"] as? Int == 9)
+                #expect(second["id"] as? Int == 1)
+                #expect(second["result"] as? Int == 1)
+            }
+        }
+    }
+
+    @Test("an unknown method gets Go's error text")
+    func unknownMethod() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Nope.Nothing","params":[{}],"id":7}"#)
+                let response = try await client.receiveObject()
+                #expect(response["id"] as? Int == 7)
+                #expect(response["result"] is NSNull)
+                #expect(response["error"] as? String == "method_not_found: rpc: can't find method Nope.Nothing")
+            }
+        }
+    }
+
+    @Test("wrong params get invalid_params and the connection stays usable")
+    func wrongParams() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Arith.Multiply","id":1}"#)
+                #expect(try await client.receiveObject()["error"] as? String == "invalid_params: jsonrpc: request body missing params")
+
+                try await client.send(#"{"method":"Arith.Multiply","params":[{"A":1,"B":2},{"A":3,"B":4}],"id":2}"#)
+                let twoParams = try await client.receiveObject()["error"] as? String
+                #expect(twoParams?.hasPrefix("invalid_params: params must be an array with exactly one element") == true)
+
+                try await client.send(#"{"method":"Arith.Multiply","params":{"A":1,"B":2},"id":3}"#)
+                #expect(try await client.receiveObject()["error"] as? String == "invalid_params: params must be an array with exactly one element")
+
+                try await client.send(#"{"method":"Arith.Multiply","params":[{"A":"seven","B":2}],"id":4}"#)
+                let wrongType = try await client.receiveObject()["error"] as? String
+                #expect(wrongType?.hasPrefix("invalid_params: cannot decode params: wrong type at 'params[0].A'") == true)
+
+                try await client.send(#"{"params":[1],"id":5}"#)
+                #expect(try await client.receiveObject()["error"] as? String == "invalid_request: request has no method")
+
+                try await client.send(#"{"method":"Arith.Multiply","params":[{"A":4,"B":5}],"id":6}"#)
+                #expect(try await client.receiveObject()["result"] as? Int == 20)
+            }
+        }
+    }
+
+    @Test("garbage closes that connection; other clients keep working")
+    func garbageClosesConnection() async throws {
+        try await withServer { port in
+            try await withClient(clientConfiguration(port: port)) { jsonrpc in
+                #expect(try await jsonrpc.call("Arith.Multiply", Operands(A: 2, B: 2), as: Int.self) == 4)
+                try await withRawClient(port: port) { client in
+                    try await client.send("hello, is this HTTP?\r\n\r\n")
+                    #expect(await client.receive() == nil)
+                }
+                try await withRawClient(port: port) { client in
+                    // Balanced brackets but not JSON: no id can be recovered, so close.
+                    try await client.send("{this is not json}")
+                    #expect(await client.receive() == nil)
+                }
+                try await withRawClient(port: port) { client in
+                    // Invalid UTF-8 inside a string.
+                    var bytes = Array(#"{"method":"Arith.Multiply","params":[{"A":1,"B":1}],"id":1,"x":"ab"}"#.utf8)
+                    bytes.insert(0xFF, at: bytes.count - 3)
+                    try await client.send(bytes: bytes)
+                    #expect(await client.receive() == nil)
+                }
+                #expect(try await jsonrpc.call("Arith.Multiply", Operands(A: 3, B: 2), as: Int.self) == 6)
+            }
+        }
+    }
+
+    @Test("an oversized message closes the connection before it ends")
+    func oversize() async throws {
+        try await withServer(serverConfiguration(maximumMessageLength: 1024)) { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Arith.Multiply","params":[""# + String(repeating: "a", count: 4096))
+                // The message never ends, yet the server closes the connection.
+                #expect(await client.receive() == nil)
+            }
+        }
+    }
+
+    @Test("half a request then silence: closed after the idle timeout")
+    func idleTimeout() async throws {
+        try await withServer(serverConfiguration(idleTimeout: .milliseconds(300))) { port in
+            let start = ContinuousClock.now
+            try await withRawClient(port: port, watchdog: .seconds(5)) { client in
+                try await client.send(#"{"method":"Arith.Multiply","par"#)
+                #expect(await client.receive() == nil)
+            }
+            // Closed by the server's idle timer, not by the test's 5 s watchdog.
+            #expect(ContinuousClock.now - start < .seconds(4))
+        }
+    }
+
+    @Test("a slow call is not idle: the connection stays open until it answers")
+    func busyIsNotIdle() async throws {
+        try await withServer(serverConfiguration(idleTimeout: .milliseconds(200))) { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"Arith.Slow","params":[{"milliseconds":500,"value":42}],"id":1}"#)
+                #expect(try await client.receiveObject()["result"] as? Int == 42)
+            }
+        }
+    }
+
+    @Test("calls in flight per connection are bounded; extra requests wait")
+    func boundedConcurrency() async throws {
+        let probe = ConcurrencyProbe()
+        try await withServer(serverConfiguration(maxConcurrentRequestsPerConnection: 2), handlers: makeHandlers(probe: probe)) { port in
+            try await withRawClient(port: port) { client in
+                var requests = ""
+                for id in 1...6 {
+                    requests += #"{"method":"Arith.Slow","params":[{"milliseconds":100,"value":\#(id)}],"id":\#(id)}"#
+                }
+                try await client.send(requests)
+                var ids = Set<Int>()
+                for _ in 1...6 {
+                    let response = try await client.receiveObject()
+                    #expect(response["id"] as? Int == response["result"] as? Int)
+                    ids.insert(response["id"] as? Int ?? 0)
+                }
+                #expect(ids == Set(1...6))
+            }
+        }
+        #expect(probe.maximum == 2)
+    }
+}

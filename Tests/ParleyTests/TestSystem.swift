@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+import NIOHTTP1
+import Foundation
+import Logging
+import NIOCore
+import ParleyBackend
+import ParleyCore
+import ParleyGateway
+import ParleyStorage
+import ServiceLifecycle
+import Synchronization
+
+/// A `ServiceGroup` running in a task, stopped gracefully by `stop()`.
+struct RunningGroup: Sendable {
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+
+    init(_ services: [any Service]) {
+        let group = ServiceGroup(configuration: .init(services: services, logger: Logger(label: "test")))
+        self.group = group
+        self.task = Task { try await group.run() }
+    }
+
+    func stop() async {
+        await self.group.triggerGracefulShutdown()
+        _ = try? await self.task.value
+    }
+}
+
+/// A backend on a real socket over a SQLite file in `dataDirectory`.
+struct TestBackend {
+    let running: RunningGroup
+    let port: Int
+
+    static func start(dataDirectory: String, port: Int = 0) async throws -> TestBackend {
+        let storage = try await SQLiteStorage.open(dataDirectory: dataDirectory)
+        let server = BackendServer(storage: storage, configuration: .init(port: port, bcryptCost: 4))
+        let running = RunningGroup([server])
+        guard let bound = await server.boundAddress()?.port else {
+            await running.stop()
+            throw ParleyError(.unavailable, "backend did not start")
+        }
+        return TestBackend(running: running, port: bound)
+    }
+
+    func stop() async { await self.running.stop() }
+}
+
+/// A gateway on a real socket calling a backend over JSON-RPC.
+struct TestGateway {
+    let running: RunningGroup
+    let port: Int
+    var url: String { "http://127.0.0.1:\(self.port)" }
+
+    static func start(backendPort: Int) async throws -> TestGateway {
+        let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let service = GatewayService(
+            configuration: .init(port: 0), backend: { ("127.0.0.1", backendPort) },
+            onListening: { port in continuation.yield(port) }
+        )
+        let running = RunningGroup([service])
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ParleyError(.unavailable, "gateway did not start") }
+        return TestGateway(running: running, port: port)
+    }
+
+    func stop() async { await self.running.stop() }
+}
+
+/// A response as a test looks at it.
+struct HTTPResult {
+    var status: Int
+    var body: String
+    var headers: [(String, String)]
+
+    func header(_ name: String) -> String? { self.headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+
+    func json() throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(self.body.utf8)) as? [String: Any] ?? [:]
+    }
+
+    var errorCode: String? { ((try? self.json())?["error"] as? [String: Any])?["code"] as? String }
+}
+
+/// One HTTP request over a real socket.
+func http(
+    _ method: HTTPMethod, _ url: String, json: String? = nil, token: String? = nil, headers extra: [(String, String)] = []
+) async throws -> HTTPResult {
+    var request = HTTPClientRequest(url: url)
+    request.method = method
+    if let json {
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+    }
+    if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+    for (name, value) in extra { request.headers.add(name: name, value: value) }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+    let body = try await response.body.collect(upTo: 4 << 20)
+    return HTTPResult(status: Int(response.status.code), body: String(buffer: body), headers: response.headers.map { ($0.name, $0.value) })
+}
