@@ -88,6 +88,14 @@ public struct PostDraft: Sendable, Equatable {
         let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
         let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !title.isEmpty else { throw ParleyError(.invalidInput, "A post needs a title.") }
+        // Control characters (NUL above all, which PostgreSQL cannot store) have no place in
+        // a post; a body keeps its line breaks and tabs.
+        guard !title.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ParleyError(.invalidInput, "A title cannot hold control characters or line breaks.")
+        }
+        guard !body.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\n\r\t".unicodeScalars.contains($0) }) else {
+            throw ParleyError(.invalidInput, "A body cannot hold control characters other than line breaks and tabs.")
+        }
         guard !body.isEmpty else { throw ParleyError(.invalidInput, "A post needs a body.") }
         guard title.count <= Limits.titleLength.upperBound else {
             throw ParleyError(.tooLarge, "A title has at most 200 characters.")

@@ -59,3 +59,12 @@ import Testing
         }
     }
 }
+
+@Suite struct PostDraftControlCharacterTests {
+    @Test func controlCharactersAreRefused() {
+        #expect(throws: ParleyError.self) { try PostDraft(title: "a\u{0}b", body: "x") }
+        #expect(throws: ParleyError.self) { try PostDraft(title: "two\nlines", body: "x") }
+        #expect(throws: ParleyError.self) { try PostDraft(title: "t", body: "bell\u{7}") }
+        #expect(throws: Never.self) { try PostDraft(title: "t", body: "line\nbreak\r\n\ttab") }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import NIOHTTP1
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Real `parley` processes: separate roles that outlive each other, graceful shutdown,
+/// and the command-line client against a live gateway.
+@Suite struct ProcessTests {
+    static let listening = #"gateway listening on (http://127\.0\.0\.1:\d+)"#
+    static let backendListening = #"backend \(JSON-RPC\) listening on 127\.0\.0\.1:(\d+)"#
+
+    @Test func separateRolesOutliveEachOther() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        var backend = try ParleyProcess(["serve", "backend", "--rpc-port", "0", "--data-dir", data])
+        let rpcPort = try await backend.waitFor(Self.backendListening)
+        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--backend", "127.0.0.1:\(rpcPort)"])
+        let url = try await gateway.waitFor(Self.listening)
+        let api = url + "/api/v1"
+
+        #expect(try await http(.POST, api + "/posts", json: #"{"title":"one","body":"before the crash"}"#).status == 201)
+
+        backend.signal(SIGKILL)
+        try await backend.wait()
+        let down = try await http(.POST, api + "/posts", json: #"{"title":"two","body":"during the outage"}"#)
+        #expect(down.status == 503)
+        #expect(down.errorCode == "unavailable")
+        #expect(gateway.process.isRunning)
+
+        backend = try ParleyProcess(["serve", "backend", "--rpc-port", rpcPort, "--data-dir", data])
+        _ = try await backend.waitFor(Self.backendListening)
+        let up = try await http(.POST, api + "/posts", json: #"{"title":"three","body":"after the restart"}"#)
+        #expect(up.status == 201)
+        let titles = (try await http(.GET, api + "/posts").json()["posts"] as? [[String: Any]])?.compactMap { $0["title"] as? String }
+        #expect(titles == ["three", "one"])
+
+        // The backend does not mind a gateway vanishing either.
+        gateway.signal(SIGKILL)
+        try await gateway.wait()
+        let second = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--backend", "127.0.0.1:\(rpcPort)"])
+        let secondURL = try await second.waitFor(Self.listening)
+        #expect(try await http(.GET, secondURL + "/api/v1/posts").status == 200)
+        second.signal(SIGTERM)
+        backend.signal(SIGTERM)
+        #expect(try await second.wait() == 0)
+        #expect(try await backend.wait() == 0)
+    }
+
+    @Test func sigtermStopsGracefullyAndKeepsTheData() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--data-dir", data]
+        let first = try ParleyProcess(arguments)
+        let url = try await first.waitFor(Self.listening)
+        #expect(first.text.contains("data: \(data)/parley.sqlite"))
+        #expect(try await http(.POST, url + "/api/v1/posts", json: #"{"title":"kept","body":"across restarts"}"#).status == 201)
+        first.signal(SIGTERM)
+        #expect(try await first.wait() == 0)
+
+        let second = try ParleyProcess(arguments)
+        let again = try await second.waitFor(Self.listening)
+        let titles = (try await http(.GET, again + "/api/v1/posts").json()["posts"] as? [[String: Any]])?.compactMap { $0["title"] as? String }
+        #expect(titles == ["kept"])
+        second.signal(SIGINT)
+        #expect(try await second.wait() == 0)
+    }
+
+    @Test func commandLineClient() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--data-dir", folder.path + "/data"])
+        let url = try await server.waitFor(Self.listening)
+        let config = folder.path + "/config"
+        let env = ["PARLEY_GATEWAY": url, "XDG_CONFIG_HOME": config, "PARLEY_PASSWORD": "cli password 1"]
+
+        var result = try await ParleyProcess.run(["account", "register", "--username", "cli_user"], environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        result = try await ParleyProcess.run(["account", "register", "--username", "CLI_USER"], environment: env)
+        #expect(result.status != 0)
+        #expect(result.output.contains("already taken"))
+        #expect(!result.output.contains("cli password 1"))
+
+        result = try await ParleyProcess.run(["account", "login", "--username", "cli_user"], environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        let saved = config + "/parley/session.json"
+        let mode = (try FileManager.default.attributesOfItem(atPath: saved)[.posixPermissions] as? NSNumber)?.intValue
+        #expect(mode == 0o600)
+
+        result = try await ParleyProcess.run(["board", "post", "--title", "From the CLI", "Hello from a terminal"], environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        result = try await ParleyProcess.run(["board", "list"], environment: env)
+        #expect(result.output.contains("From the CLI"))
+        #expect(result.output.contains("Hello from a terminal"))
+        #expect(result.output.contains("cli_user"))
+
+        result = try await ParleyProcess.run(["account", "logout"], environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(!FileManager.default.fileExists(atPath: saved))
+        result = try await ParleyProcess.run(["board", "post", "--title", "Anon", "as a guest"], environment: env)
+        #expect(result.status == 0)
+        result = try await ParleyProcess.run(["board", "list"], environment: env)
+        #expect(result.output.contains("Guest"))
+
+        server.signal(SIGTERM)
+        #expect(try await server.wait() == 0)
+    }
+}
