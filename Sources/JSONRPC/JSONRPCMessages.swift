@@ -25,8 +25,13 @@ enum JSONRPCMessages {
     struct RequestHead: Decodable {
         /// The id, or `nil` when the request has no `id` key (an explicit `null` is `.null`).
         var id: JSONValue?
-        /// The method, or `nil` when missing or not a string.
+        /// The method, or `nil` when missing or not a string (see ``methodProblem``).
         var method: String?
+        /// Why there is no method.
+        var methodProblem: String {
+            self.hasMethodKey ? "method must be a string" : "request has no method"
+        }
+        private var hasMethodKey: Bool
 
         private enum CodingKeys: String, CodingKey {
             case id, method
@@ -35,6 +40,7 @@ enum JSONRPCMessages {
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.id = container.contains(.id) ? try container.decode(JSONValue.self, forKey: .id) : nil
+            self.hasMethodKey = container.contains(.method)
             self.method = try? container.decodeIfPresent(String.self, forKey: .method)
         }
     }

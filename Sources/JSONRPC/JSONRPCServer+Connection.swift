@@ -99,7 +99,7 @@ extension JSONRPCServer {
         }
         guard let method = head.method else {
             self.record(method: "unknown", ok: false, since: start)
-            let error = JSONRPCError.invalidRequest("request has no method")
+            let error = JSONRPCError.invalidRequest(head.methodProblem)
             return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
         }
         guard let handler = self.handlers.handler(for: method) else {

@@ -27,16 +27,17 @@ extension ParleyError {
         switch error {
         case let error as ParleyError:
             return error
-        case let error as HTTPError:
+        case let error as any HTTPResponseError:
+            let detail = (error as? HTTPError)?.body
             switch error.status {
             case .contentTooLarge:
                 return ParleyError(.tooLarge, "The request body is larger than 64 KiB.")
             case .notFound:
                 return ParleyError(.notFound, "There is nothing here.")
             case .unsupportedMediaType:
-                return ParleyError(.unsupportedMediaType, error.body ?? "Send the body as application/json.")
+                return ParleyError(.unsupportedMediaType, detail ?? "Send the body as application/json.")
             case let status where status.code < 500:
-                return ParleyError(.invalidInput, error.body ?? status.reasonPhrase)
+                return ParleyError(.invalidInput, detail ?? status.reasonPhrase)
             default:
                 return ParleyError(.internal, "Something went wrong on our side.")
             }

@@ -189,7 +189,9 @@ struct JSONRPCClientTests {
 
     @Test("graceful shutdown lets the call in flight finish, then refuses new ones")
     func gracefulShutdown() async throws {
-        let server = JSONRPCServer(configuration: serverConfiguration(), handlers: makeHandlers())
+        var debugConfiguration = serverConfiguration()
+        debugConfiguration.logger.logLevel = .trace
+        let server = JSONRPCServer(configuration: debugConfiguration, handlers: makeHandlers())
         let serviceGroup = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await serviceGroup.run() }

@@ -92,6 +92,24 @@ struct JSONRPCServerTests {
         }
     }
 
+    @Test("invalid UTF-8 in the params gets an error response, the id being known")
+    func invalidUTF8InParams() async throws {
+        var handlers = makeHandlers()
+        handlers.register("Echo.String") { (text: String) in text }
+        try await withServer(handlers: handlers) { port in
+            try await withRawClient(port: port) { client in
+                var bytes = Array(#"{"method":"Echo.String","params":["ab"],"id":9}"#.utf8)
+                bytes.insert(0xFF, at: bytes.count - 11)
+                try await client.send(bytes: bytes)
+                let response = try await client.receiveObject()
+                #expect(response["id"] as? Int == 9)
+                #expect((response["error"] as? String)?.hasPrefix("invalid_params: ") == true)
+                try await client.send(#"{"method":"Echo.String","params":["ok ✓"],"id":10}"#)
+                #expect(try await client.receiveObject()["result"] as? String == "ok ✓")
+            }
+        }
+    }
+
     @Test("garbage closes that connection; other clients keep working")
     func garbageClosesConnection() async throws {
         try await withServer { port in
@@ -107,8 +125,8 @@ struct JSONRPCServerTests {
                     #expect(await client.receive() == nil)
                 }
                 try await withRawClient(port: port) { client in
-                    // Invalid UTF-8 inside a string.
-                    var bytes = Array(#"{"method":"Arith.Multiply","params":[{"A":1,"B":1}],"id":1,"x":"ab"}"#.utf8)
+                    // Invalid UTF-8 in the id: no id can be recovered, so close.
+                    var bytes = Array(#"{"method":"Arith.Multiply","params":[{"A":1,"B":1}],"id":"ab"}"#.utf8)
                     bytes.insert(0xFF, at: bytes.count - 3)
                     try await client.send(bytes: bytes)
                     #expect(await client.receive() == nil)

@@ -95,17 +95,6 @@ struct SQLiteStorageTests {
         try await storage.close()
     }
 
-    /// SQLiteNIO reads TEXT as a C string; posts are read as BLOB so nothing is cut at U+0000.
-    @Test func textWithNULCharacterRoundTrips() async throws {
-        try await self.withFileStorage { storage, _ in
-            let draft = try PostDraft(title: "a\u{0}b", body: "before\u{0}after")
-            let post = try await storage.posts.create(author: guestAuthor, userID: nil, draft: draft, now: Date())
-            let listed = try await storage.posts.list(limit: 1, before: nil)
-            #expect(listed == [post])
-            #expect(listed.first?.body.utf8.count == "before\u{0}after".utf8.count)
-        }
-    }
-
     @Test func openingAFolderAsADatabaseThrows() async throws {
         try await TemporaryDirectory.with { directory in
             await #expect(throws: (any Error).self) {

