@@ -10,6 +10,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 needed=()
 command -v git >/dev/null || needed+=(git)
 command -v curl >/dev/null || needed+=(curl)
+command -v go >/dev/null || needed+=(golang-go)        # a Go net/rpc/jsonrpc client calls the backend
 if [ ${#needed[@]} -gt 0 ]; then
   echo "installing: ${needed[*]}"
   apt-get update -qq

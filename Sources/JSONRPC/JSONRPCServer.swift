@@ -111,7 +111,10 @@ public final class JSONRPCServer: Service, Sendable {
         let gracePeriod = self.configuration.shutdownGracePeriod
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                do {
                 try await self.acceptConnections(serverChannel)
+                } catch { self.logger.critical("DEBUG accept threw \(error)"); throw error }
+                self.logger.critical("DEBUG accept returned")
             }
             group.addTask {
                 // Bounds graceful shutdown: once it starts, calls in flight get the grace period.

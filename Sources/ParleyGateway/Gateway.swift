@@ -68,9 +68,10 @@ public func buildGateway(
 ) async throws -> some ApplicationProtocol {
     let router = try await buildGatewayRouter(backend: backend, configuration: configuration)
     let idle = configuration.idleTimeout.components
+    let idleNanoseconds = idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000
     return Application(
         router: router,
-        server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds))),
+        server: .http1(configuration: .init(idleTimeout: .nanoseconds(idleNanoseconds))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "parley"),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: configuration.logger

@@ -88,4 +88,61 @@ import Testing
         await gateway.stop()
         await backend.stop()
     }
+
+    @Test func stalledAndBrokenClientsAreDisconnectedWithoutHarm() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let backend = try await TestBackend.start(dataDirectory: folder.path)
+        let gateway = try await TestGateway.start(backendPort: backend.port, idleTimeout: .milliseconds(300))
+        // Half an HTTP request, then silence: the gateway hangs up.
+        let stalled = try await RawConnection.connect(port: gateway.port)
+        try await stalled.send(Array("POST /api/v1/posts HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n{\"title\"".utf8))
+        #expect(await stalled.closedByPeer(within: .seconds(5)))
+        // Garbage instead of HTTP: an error or a close, never a crash.
+        let garbage = try await RawConnection.connect(port: gateway.port)
+        try await garbage.send([0x16, 0x03, 0x01, 0x00, 0xFF] + Array(repeating: 0x00, count: 64) + Array("\r\n\r\n".utf8))
+        #expect(await garbage.closedByPeer(within: .seconds(5)))
+        // Half a JSON-RPC message to the backend, then silence, is closed by the backend
+        // (its idle timeout is 60 s: here it is enough that the gateway keeps working).
+        let rpc = try await RawConnection.connect(port: backend.port)
+        try await rpc.send(Array(#"{"method":"Board.List","params":[{"limit":"#.utf8))
+        #expect(try await http(.POST, gateway.url + "/api/v1/posts", json: #"{"title":"still","body":"working"}"#).status == 201)
+        try await rpc.channel.close()
+        await gateway.stop()
+        await backend.stop()
+    }
+}
+
+/// The backend called by a client written in Go with `net/rpc/jsonrpc` (Debian's golang-go).
+@Suite struct GoClientTests {
+    @Test func goNetRPCJSONRPCClientTalksToTheBackend() async throws {
+        guard let go = ["/usr/bin/go", "/usr/lib/go/bin/go"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
+            Issue.record("Go is not installed: apt-get install -y golang-go (scripts/test.sh does it)")
+            return
+        }
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let backend = try await TestBackend.start(dataDirectory: folder.path)
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/go-jsonrpc-client/main.go").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: go)
+        process.arguments = ["run", source, "127.0.0.1:\(backend.port)"]
+        process.environment = ["HOME": folder.path, "GOCACHE": folder.path + "/gocache", "GOPATH": folder.path + "/gopath",
+                               "GO111MODULE": "off", "PATH": "/usr/bin:/bin"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = try await Task.detached { try pipe.fileHandleForReading.readToEnd() ?? Data() }.value
+        process.waitUntilExit()
+        await backend.stop()
+        let text = String(decoding: output, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(text)")
+        let result = try #require(try JSONSerialization.jsonObject(with: Data((text.split(separator: "\n").last ?? "").utf8)) as? [String: Any])
+        #expect(result["author"] as? String == "gopher")
+        #expect((result["titles"] as? [[String: Any]])?.first?["title"] as? String == "From Go")
+        #expect(result["wrong"] as? String == "invalid_credentials: Wrong username or password.")
+        #expect((result["unknown"] as? String)?.contains("Board.Nope") == true)
+    }
 }

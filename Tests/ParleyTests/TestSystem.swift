@@ -3,6 +3,7 @@ import NIOHTTP1
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import ParleyBackend
 import ParleyCore
 import ParleyGateway
@@ -52,10 +53,10 @@ struct TestGateway {
     let port: Int
     var url: String { "http://127.0.0.1:\(self.port)" }
 
-    static func start(backendPort: Int) async throws -> TestGateway {
+    static func start(backendPort: Int, idleTimeout: Duration = .seconds(30)) async throws -> TestGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let service = GatewayService(
-            configuration: .init(port: 0), backend: { ("127.0.0.1", backendPort) },
+            configuration: .init(port: 0, idleTimeout: idleTimeout), backend: { ("127.0.0.1", backendPort) },
             onListening: { port in continuation.yield(port) }
         )
         let running = RunningGroup([service])
@@ -97,4 +98,34 @@ func http(
     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
     let body = try await response.body.collect(upTo: 4 << 20)
     return HTTPResult(status: Int(response.status.code), body: String(buffer: body), headers: response.headers.map { ($0.name, $0.value) })
+}
+
+/// A plain TCP connection for sending bytes no well-behaved client would send.
+struct RawConnection {
+    let channel: any Channel
+
+    static func connect(port: Int) async throws -> RawConnection {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawConnection(channel: channel)
+    }
+
+    func send(_ bytes: [UInt8]) async throws {
+        try await self.channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Whether the peer closed the connection within `timeout`.
+    func closedByPeer(within timeout: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { (try? await self.channel.closeFuture.get()) != nil }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            if !first { try? await self.channel.close() }
+            return first
+        }
+    }
 }
