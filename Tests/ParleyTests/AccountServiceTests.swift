@@ -1,0 +1,69 @@
+import Foundation
+import ParleyBackend
+import ParleyCore
+import ParleyStorage
+import Synchronization
+import Testing
+
+/// Session rules with a clock the test moves.
+@Suite struct AccountServiceTests {
+    final class Clock: Sendable {
+        let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        func now() -> Date { self.current.withLock { $0 } }
+        func advance(_ seconds: TimeInterval) { self.current.withLock { $0 += seconds } }
+    }
+
+    func withAccounts(_ body: (AccountService, Clock) async throws -> Void) async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let clock = Clock()
+        let accounts = AccountService(
+            users: storage.users, sessions: storage.sessions, sessionTTL: .seconds(3600), bcryptCost: 4, now: { clock.now() }
+        )
+        do {
+            try await body(accounts, clock)
+        } catch {
+            try await storage.close()
+            throw error
+        }
+        try await storage.close()
+    }
+
+    @Test func sessionsExpireUnlessUsedAndSlideWhenUsed() async throws {
+        try await self.withAccounts { accounts, clock in
+            _ = try await accounts.register(.init(username: "sam", password: "password 1"))
+            let login = try await accounts.login(.init(username: "SAM", password: "password 1"))
+            #expect(login.username == "sam")
+            #expect(login.token.count >= 43)
+
+            clock.advance(50 * 60)  // used after 50 minutes: the expiry moves to an hour from now
+            let info = try await accounts.session(.init(token: login.token))
+            #expect(info.expiresAt == Date(timeIntervalSince1970: 1_800_000_000 + 50 * 60 + 3600))
+
+            clock.advance(59 * 60)  // 109 minutes after login, 59 after the last use: still valid
+            #expect(try await accounts.session(.init(token: login.token)).username == "sam")
+
+            clock.advance(61 * 60)  // 61 minutes unused: gone
+            await #expect(throws: ParleyError(.unauthenticated, "You are not logged in, or your session expired.")) {
+                try await accounts.session(.init(token: login.token))
+            }
+        }
+    }
+
+    @Test func loginFailuresLookTheSameAndLogoutRevokes() async throws {
+        try await self.withAccounts { accounts, _ in
+            _ = try await accounts.register(.init(username: "kim", password: "password 1"))
+            let wrong = ParleyError(.invalidCredentials, "Wrong username or password.")
+            await #expect(throws: wrong) { try await accounts.login(.init(username: "kim", password: "password 2")) }
+            await #expect(throws: wrong) { try await accounts.login(.init(username: "nobody", password: "password 1")) }
+            await #expect(throws: wrong) { try await accounts.login(.init(username: "kim", password: String(repeating: "x", count: 10_000))) }
+
+            let first = try await accounts.login(.init(username: "kim", password: "password 1"))
+            let second = try await accounts.login(.init(username: "kim", password: "password 1"))
+            #expect(first.token != second.token)
+            _ = try await accounts.logout(.init(token: first.token))
+            await #expect(throws: ParleyError.self) { try await accounts.session(.init(token: first.token)) }
+            #expect(try await accounts.session(.init(token: second.token)).username == "kim")
+            _ = try await accounts.logout(.init(token: "never-issued-token-value"))  // not an error
+        }
+    }
+}
