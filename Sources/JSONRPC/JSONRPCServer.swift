@@ -111,10 +111,7 @@ public final class JSONRPCServer: Service, Sendable {
         let gracePeriod = self.configuration.shutdownGracePeriod
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                do {
                 try await self.acceptConnections(serverChannel)
-                } catch { self.logger.critical("DEBUG accept threw \(error)"); throw error }
-                self.logger.critical("DEBUG accept returned")
             }
             group.addTask {
                 // Bounds graceful shutdown: once it starts, calls in flight get the grace period.
@@ -140,6 +137,9 @@ public final class JSONRPCServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // Input closing (the peer's FIN, or ours on graceful shutdown) must not close the
+            // connection before the calls in flight have answered.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: self.configuration.host, port: self.configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

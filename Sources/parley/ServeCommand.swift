@@ -40,6 +40,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder of the embedded SQLite database (default ./parley-data).")
     var dataDir: String?
 
+    @Option(help: """
+        The database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require (default:         SQLite in --data-dir). Prefer PARLEY_DATABASE_URL, which keeps the password out of `ps`.
+        """)
+    var database: String?
+
+    @Flag(help: "Do not apply pending migrations at start (env PARLEY_SKIP_MIGRATIONS=1); refuse to start while any is pending.")
+    var skipMigrations = false
+
     @Option(help: "The backend a gateway calls, HOST:PORT (default 127.0.0.1:1234).")
     var backend: String?
 
@@ -66,7 +74,7 @@ struct ServeCommand: AsyncParsableCommand {
         var services: [any Service] = []
         var backendServer: BackendServer?
         if self.role != .gateway {
-            let storage = try await SQLiteStorage.open(dataDirectory: settings.dataDir, logger: Logger(label: "parley.storage"))
+            let storage = try await openStorage(settings.database, migrate: !settings.skipMigrations)
             announce("data: \(storage.location)")
             let server = BackendServer(
                 storage: storage,
@@ -111,6 +119,8 @@ struct Settings {
     var httpPort: Int
     var rpcPort: Int
     var dataDir: String
+    var database: DatabaseURL
+    var skipMigrations: Bool
     var backend: (host: String, port: Int)
     var sessionMinutes: Int
     var secureCookies: Bool
@@ -128,6 +138,8 @@ struct Settings {
         self.httpPort = try int(command.httpPort, "PARLEY_HTTP_PORT", 8080)
         self.rpcPort = try int(command.rpcPort, "PARLEY_RPC_PORT", 1234)
         self.dataDir = command.dataDir ?? env["PARLEY_DATA_DIR"] ?? "./parley-data"
+        self.database = try databaseURL(flag: command.database, dataDir: self.dataDir)
+        self.skipMigrations = command.skipMigrations || env["PARLEY_SKIP_MIGRATIONS"] == "1"
         self.sessionMinutes = try int(command.sessionMinutes, "PARLEY_SESSION_MINUTES", 60)
         self.secureCookies = command.secureCookies || env["PARLEY_SECURE_COOKIES"] == "1"
         let level = command.logLevel ?? env["PARLEY_LOG_LEVEL"] ?? "info"
@@ -163,4 +175,29 @@ struct AnnounceService: Service {
 /// Writes a line to standard output at once (unbuffered, also when it is a pipe).
 func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// The database from `--database`, else `PARLEY_DATABASE_URL`, else SQLite in the data folder.
+func databaseURL(flag: String?, dataDir: String) throws -> DatabaseURL {
+    let text = flag ?? ProcessInfo.processInfo.environment["PARLEY_DATABASE_URL"] ?? "sqlite:\(dataDir.hasSuffix("/") ? dataDir : dataDir + "/")"
+    do {
+        return try DatabaseURL(text)
+    } catch {
+        throw ValidationError("--database: \(error.message)")
+    }
+}
+
+/// Opens the storage; with `migrate: false` it refuses a database that has pending migrations.
+func openStorage(_ url: DatabaseURL, migrate: Bool) async throws -> any MigratableStorage {
+    let storage = try await url.open(logger: Logger(label: "parley.storage"), migrate: migrate)
+    if !migrate {
+        let pending = try await storage.migrationStatus().filter { $0.appliedAt == nil }
+        if !pending.isEmpty {
+            try? await storage.close()
+            throw ValidationError(
+                "\(storage.location) has \(pending.count) pending migration(s); run `parley migrate --database …` first, or start without --skip-migrations."
+            )
+        }
+    }
+    return storage
 }

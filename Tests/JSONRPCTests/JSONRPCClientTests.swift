@@ -189,9 +189,7 @@ struct JSONRPCClientTests {
 
     @Test("graceful shutdown lets the call in flight finish, then refuses new ones")
     func gracefulShutdown() async throws {
-        var debugConfiguration = serverConfiguration()
-        debugConfiguration.logger.logLevel = .trace
-        let server = JSONRPCServer(configuration: debugConfiguration, handlers: makeHandlers())
+        let server = JSONRPCServer(configuration: serverConfiguration(), handlers: makeHandlers())
         let serviceGroup = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: quietLogger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await serviceGroup.run() }
@@ -207,6 +205,32 @@ struct JSONRPCClientTests {
                     try await client.call("Arith.Multiply", Operands(A: 1, B: 1), as: Int.self)
                 }
                 #expect(error?.code == .unavailable || error?.code == .connectionClosed)
+            }
+        }
+    }
+
+    @Test("graceful shutdown waits no longer than the grace period")
+    func gracePeriodExpires() async throws {
+        let configuration = serverConfiguration(shutdownGracePeriod: .milliseconds(200))
+        let server = JSONRPCServer(configuration: configuration, handlers: makeHandlers())
+        let serviceGroup = ServiceGroup(services: [server], gracefulShutdownSignals: [], logger: quietLogger)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            let port = try #require(await server.boundAddress()?.port)
+            try await withClient(clientConfiguration(port: port, poolSize: 1)) { client in
+                #expect(try await client.call("Arith.Multiply", Operands(A: 1, B: 1), as: Int.self) == 1)
+                let stuck = Task {
+                    try await client.call("Arith.Slow", Delay(milliseconds: 10_000, value: 1), as: Int.self)
+                }
+                try await Task.sleep(for: .milliseconds(100))
+                let start = ContinuousClock.now
+                await serviceGroup.triggerGracefulShutdown()
+                try await group.next()
+                #expect(ContinuousClock.now - start < .seconds(5))
+                let error = await #expect(throws: JSONRPCClientError.self) {
+                    try await stuck.value
+                }
+                #expect(error?.code == .connectionClosed)
             }
         }
     }

@@ -88,7 +88,8 @@ func serverConfiguration(
     port: Int = 0,
     maximumMessageLength: Int = 1_048_576,
     idleTimeout: Duration = .seconds(60),
-    maxConcurrentRequestsPerConnection: Int = 64
+    maxConcurrentRequestsPerConnection: Int = 64,
+    shutdownGracePeriod: Duration = .seconds(2)
 ) -> JSONRPCServer.Configuration {
     JSONRPCServer.Configuration(
         host: "127.0.0.1",
@@ -96,7 +97,7 @@ func serverConfiguration(
         maximumMessageLength: maximumMessageLength,
         idleTimeout: idleTimeout,
         maxConcurrentRequestsPerConnection: maxConcurrentRequestsPerConnection,
-        shutdownGracePeriod: .seconds(2),
+        shutdownGracePeriod: shutdownGracePeriod,
         logger: quietLogger
     )
 }

@@ -4,7 +4,7 @@ import ParleyStorage
 import Testing
 
 /// A way to get a fresh, empty, migrated `Storage`: every factory in `all` runs the whole
-/// conformance suite. A PostgreSQL factory joins the list when that backend exists.
+/// conformance suite.
 struct StorageFactory: Sendable, CustomTestStringConvertible {
     /// Shown in test results.
     let name: String
@@ -13,8 +13,9 @@ struct StorageFactory: Sendable, CustomTestStringConvertible {
 
     var testDescription: String { self.name }
 
-    /// Every backend the conformance suite runs against.
-    static let all: [StorageFactory] = [.sqliteFile, .sqliteMemory]
+    /// Every backend the conformance suite runs against. PostgreSQL is left out only when
+    /// `PostgresServer.isEnabled` is false (`PARLEY_SKIP_POSTGRES=1` outside CI).
+    static let all: [StorageFactory] = [.sqliteFile, .sqliteMemory] + (PostgresServer.isEnabled ? [.postgres] : [])
 
     /// SQLite in a file, as `parley serve` runs it.
     static let sqliteFile = StorageFactory(name: "SQLite file") { directory in
@@ -24,6 +25,14 @@ struct StorageFactory: Sendable, CustomTestStringConvertible {
     /// SQLite in memory.
     static let sqliteMemory = StorageFactory(name: "SQLite :memory:") { _ in
         try await SQLiteStorage.open(path: ":memory:")
+    }
+
+    /// PostgreSQL 15, a fresh database on the test run's shared server.
+    static let postgres = StorageFactory(name: "PostgreSQL") { _ in
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
+        let configuration = try PostgresConfiguration(url: await server.url(database: database))
+        return try await PostgresStorage.open(configuration: configuration)
     }
 
     /// Runs `body` on a fresh storage, then closes it and removes its files, whatever happens.

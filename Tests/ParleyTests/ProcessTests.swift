@@ -108,4 +108,30 @@ import Glibc
         server.signal(SIGTERM)
         #expect(try await server.wait() == 0)
     }
+
+    @Test func migrateAppliesAndListsMigrations() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let database = "sqlite:\(folder.path)/board.sqlite"
+        var result = try await ParleyProcess.run(["migrate", "--status", "--database", database])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("(pending)"))
+        #expect(result.output.contains("1 pending"))
+
+        let refused = try await ParleyProcess.run(["serve", "backend", "--rpc-port", "0", "--database", database, "--skip-migrations"])
+        #expect(refused.status != 0)
+        #expect(refused.output.contains("pending migration"))
+
+        result = try await ParleyProcess.run(["migrate", "--database", database])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("applied 1: "))
+        result = try await ParleyProcess.run(["migrate", "--database", database])
+        #expect(result.output.contains("nothing to do"))
+        result = try await ParleyProcess.run(["migrate", "--status"], environment: ["PARLEY_DATABASE_URL": database])
+        #expect(result.output.contains("up to date"))
+
+        let bad = try await ParleyProcess.run(["migrate", "--database", "mysql://root@localhost/x"])
+        #expect(bad.status != 0)
+        #expect(bad.output.contains("unknown kind of database URL"))
+    }
 }
