@@ -183,7 +183,7 @@ func databaseURL(flag: String?, dataDir: String) throws -> DatabaseURL {
     do {
         return try DatabaseURL(text)
     } catch {
-        throw ValidationError("--database: \(error.message)")
+        throw ValidationError("--database: \(error)")
     }
 }
 
