@@ -1,23 +1,6 @@
 import Foundation
 import ParleyCore
 
-/// The answer to `POST /api/v1/sessions`: a new session for the CLI to keep.
-public struct LoginResponse: Sendable, Equatable, Codable {
-    /// The bearer token; send it as `Authorization: Bearer TOKEN`.
-    public var token: String
-    /// The username as registered (its case may differ from what was typed).
-    public var username: String
-    /// When the session expires unless used.
-    @ISO8601Date public var expiresAt: Date
-
-    /// Creates the value.
-    public init(token: String, username: String, expiresAt: Date) {
-        self.token = token
-        self.username = username
-        self.expiresAt = expiresAt
-    }
-}
-
 /// The answer to `GET /api/v1/posts`: posts newest first and the cursor of the next page.
 public struct PostPage: Sendable, Equatable, Codable {
     /// The posts, newest first.
@@ -50,12 +33,6 @@ public struct PostPage: Sendable, Equatable, Codable {
             self.next = nil
         }
     }
-}
-
-/// The body of `POST /api/v1/accounts` and `POST /api/v1/sessions`.
-struct CredentialsBody: Encodable {
-    var username: String
-    var password: String
 }
 
 /// The body of `POST /api/v1/posts`.

@@ -38,14 +38,14 @@ public struct ParleyHTTPClient: Sendable {
 
     /// `POST /api/v1/accounts`: registers an account and returns it.
     public func register(username: String, password: String) async throws -> User {
-        let body = CredentialsBody(username: username, password: password)
+        let body = BackendAPI.Credentials(username: username, password: password)
         return try await self.send(.POST, "/accounts", body: body, expecting: User.self)
     }
 
     /// `POST /api/v1/sessions`: logs in and returns the new session's token.
-    public func login(username: String, password: String) async throws -> LoginResponse {
-        let body = CredentialsBody(username: username, password: password)
-        return try await self.send(.POST, "/sessions", body: body, expecting: LoginResponse.self)
+    public func login(username: String, password: String) async throws -> BackendAPI.LoginResult {
+        let body = BackendAPI.Credentials(username: username, password: password)
+        return try await self.send(.POST, "/sessions", body: body, expecting: BackendAPI.LoginResult.self)
     }
 
     /// `DELETE /api/v1/sessions/current`: ends the session of `token` on the gateway.

@@ -53,7 +53,7 @@ import Testing
 
     @Test func loginResponse() throws {
         let json = #"{"token":"abc","username":"Alice","expiresAt":"2026-11-28T12:40:28.000Z"}"#
-        let response = try JSONDecoder().decode(LoginResponse.self, from: Data(json.utf8))
-        #expect(response == LoginResponse(token: "abc", username: "Alice", expiresAt: Date(timeIntervalSince1970: 1_795_869_628)))
+        let response = try JSONDecoder().decode(BackendAPI.LoginResult.self, from: Data(json.utf8))
+        #expect(response.token == "abc" && response.username == "Alice" && response.expiresAt == Date(timeIntervalSince1970: 1_795_869_628))
     }
 }
