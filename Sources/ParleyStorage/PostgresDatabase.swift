@@ -66,16 +66,23 @@ struct PostgresDatabase: Sendable {
         do {
             return try await withThrowingTaskGroup(of: Result?.self) { group in
                 group.addTask {
-                    // A connection the server or a timeout closed a moment ago may still be in the
-                    // pool; nothing was sent on it, so take another (the connect timeout still runs).
+                    // A connection that the server or a query timeout closed a moment ago may still
+                    // be in the pool (closed, or closing and refusing work); nothing was sent on it,
+                    // so take another. The timer below still bounds the whole call.
                     while true {
-                        let result: Result? = try await self.client.withConnection { connection in
-                            guard !connection.isClosed else { return nil }
-                            lease.start(connection)
-                            defer { lease.finish() }
-                            return try await operation(connection)
+                        do {
+                            let result: Result? = try await self.client.withConnection { connection in
+                                guard !connection.isClosed else { return nil }
+                                lease.start(connection)
+                                defer { lease.finish() }
+                                return try await operation(connection)
+                            }
+                            if let result { return result }
+                        } catch let error as PSQLError where error.code == .clientClosedConnection && !Task.isCancelled {
+                            // Only this call's own timer closes a connection it holds, and then
+                            // the task is cancelled: the connection was closing before the lease.
+                            lease.reset()
                         }
-                        if let result { return result }
                         try await Task.sleep(for: .milliseconds(10))
                     }
                 }
@@ -140,6 +147,11 @@ private final class Lease: Sendable {
     /// Records the leased connection.
     func start(_ connection: PostgresConnection) {
         self.state.withLock { $0 = (.now, connection) }
+    }
+
+    /// Back to waiting for a connection, after one that was closing.
+    func reset() {
+        self.state.withLock { $0 = (nil, nil) }
     }
 
     /// Forgets the connection: it goes back to the pool and must not be closed by this call.

@@ -10,11 +10,6 @@ enum PostgresFailure {
     /// query_canceled (our `statement_timeout`), plus the whole class 08 (connection exception).
     static let unavailableStates: Set<String> = ["57P01", "57P02", "57P03", "53300", "57014"]
 
-    /// The SQLSTATE of a server error, such as `23505` for unique_violation.
-    static func sqlState(of error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
-    }
-
     /// Whether `error` is a unique_violation of the constraint named `constraint`.
     static func isUniqueViolation(_ error: any Error, constraint: String) -> Bool {
         guard let error = error as? PSQLError, error.serverInfo?[.sqlState] == "23505" else { return false }

@@ -93,7 +93,12 @@ actor PostgresServer {
         guard let process = self.process else { return }
         self.process = nil
         let bin = try Self.binaryDirectory()
-        try await Self.run(bin.appendingPathComponent("pg_ctl").path, ["-D", self.dataDirectory, "-m", "fast", "-w", "stop"], asPostgres: true)
+        try await Self.run(
+            bin.appendingPathComponent("pg_ctl").path,
+            ["-D", self.dataDirectory, "-m", "fast", "-w", "stop"],
+            asPostgres: true,
+            in: self.root
+        )
         for await _ in process.exit {}
     }
 
@@ -103,11 +108,12 @@ actor PostgresServer {
         try await self.launch(bin: try Self.binaryDirectory())
     }
 
-    /// Stops the server and removes its folder.
+    /// Stops the server and removes its folder (signalling the postmaster directly should
+    /// `pg_ctl` have failed).
     func shutdown() async {
         try? await self.stop()
+        Self.stopAndRemove(self.root.path)
         Self.forget(self.root.path)
-        try? FileManager.default.removeItem(at: self.root)
     }
 
     /// Creates an empty database with a unique name and returns the name.
@@ -125,7 +131,8 @@ actor PostgresServer {
             bin.appendingPathComponent("psql").path,
             ["-h", "127.0.0.1", "-p", "\(self.port)", "-U", Self.user, "-d", database, "-X", "-q", "-A", "-t",
              "-v", "ON_ERROR_STOP=1", "-c", sql],
-            asPostgres: false
+            asPostgres: false,
+            in: self.root
         )
     }
 
@@ -153,7 +160,8 @@ actor PostgresServer {
                 "/usr/bin/openssl",
                 ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
                  "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", self.certificatePath],
-                asPostgres: false
+                asPostgres: false,
+                in: self.root
             )
             try Self.giveToPostgres(key, mode: 0o600)
             try Self.giveToPostgres(self.certificatePath, mode: 0o644)
@@ -162,7 +170,7 @@ actor PostgresServer {
 
     /// Starts `postgres` on `port` and waits until `pg_isready` says yes, or the server exits.
     private func launch(bin: URL) async throws {
-        FileManager.default.createFile(atPath: self.logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: self.logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: self.logPath))
         var arguments = [
             "-D", self.dataDirectory, "-k", self.socketDirectory, "-p", "\(self.port)",
@@ -190,7 +198,8 @@ actor PostgresServer {
                     portInUse: output.contains("could not bind") || output.contains("already in use")
                 )
             }
-            if (try? await Self.run(isReady, ["-q", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", Self.user], asPostgres: false)) != nil {
+            let arguments = ["-q", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", Self.user]
+            if (try? await Self.run(isReady, arguments, asPostgres: false, in: self.root)) != nil {
                 return
             }
             try await Task.sleep(for: .milliseconds(50))
@@ -212,11 +221,12 @@ actor PostgresServer {
         return URL(fileURLWithPath: "\(base)/\(version)/bin", isDirectory: true)
     }
 
-    /// Runs a command to its end; throws with its output unless it exits with 0.
+    /// Runs a command in `directory` to its end; throws with its output unless it exits with 0.
+    /// The output goes through a file in `directory`, removed afterwards.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool, in directory: URL? = nil) async throws -> String {
-        let logURL = URL(fileURLWithPath: "/tmp/parley-pg-command-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+    static func run(_ executable: String, _ arguments: [String], asPostgres: Bool, in directory: URL) async throws -> String {
+        let logURL = directory.appendingPathComponent("command-\(UUID().uuidString).log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: logURL) }
         let log = try FileHandle(forWritingTo: logURL)
         let (_, exit) = try Self.spawn(executable, arguments, asPostgres: asPostgres, in: directory, output: log)
@@ -233,7 +243,7 @@ actor PostgresServer {
 
     /// Starts a process (as postgres through runuser when root) writing to `output`.
     private static func spawn(
-        _ executable: String, _ arguments: [String], asPostgres: Bool, in directory: URL?, output: FileHandle
+        _ executable: String, _ arguments: [String], asPostgres: Bool, in directory: URL, output: FileHandle
     ) throws -> (Process, AsyncStream<Int32>) {
         let process = Process()
         if asPostgres && geteuid() == 0 {
@@ -243,7 +253,7 @@ actor PostgresServer {
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
         }
-        process.currentDirectoryURL = directory ?? URL(fileURLWithPath: "/tmp")
+        process.currentDirectoryURL = directory
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = output
@@ -306,14 +316,24 @@ actor PostgresServer {
         guard first else { return }
         atexit { PostgresServer.stopAllAtExit() }
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
-        for folder in folders where folder.hasPrefix("parley-pg-") && !folder.hasPrefix("parley-pg-command-") {
+        for folder in folders where folder.hasPrefix("parley-pg-") {
             let root = "/tmp/\(folder)"
             guard let text = try? String(contentsOfFile: "\(root)/owner.pid", encoding: .utf8),
                 let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                kill(owner, 0) != 0, errno == ESRCH
+                !Self.isAlive(owner)
             else { continue }
             Self.stopAndRemove(root)
         }
+    }
+
+    /// Whether a process exists and is not a zombie (a test run killed with SIGKILL stays a
+    /// zombie until its parent reaps it).
+    private static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return true }
+        return !stat[close...].dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     /// Stops every server of this process still running and removes its folder.
@@ -331,11 +351,11 @@ actor PostgresServer {
         {
             kill(pid, SIGINT)
             var waited = 0
-            while kill(pid, 0) == 0 && waited < 500 {
+            while Self.isAlive(pid) && waited < 500 {
                 usleep(10_000)
                 waited += 1
             }
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+            if Self.isAlive(pid) { kill(pid, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: root)
     }
