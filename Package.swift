@@ -124,6 +124,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets: real servers (PostgreSQL …) started for tests.
+        .target(
+            name: "ParleyTestSupport",
+            path: "Tests/ParleyTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "JSONRPCTests",
             dependencies: [
@@ -140,6 +146,7 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 "ParleyStorage",
+                "ParleyTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
@@ -170,6 +177,7 @@ let package = Package(
                 "ParleyBackend",
                 "ParleyGateway",
                 "ParleyClient",
+                "ParleyTestSupport",
                 "JSONRPC",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

@@ -2,15 +2,16 @@ import AsyncHTTPClient
 import NIOHTTP1
 import Foundation
 import ParleyCore
+import ParleyTestSupport
 import Testing
 
 /// Gateway and backend on real sockets (port 0), talking JSON-RPC, over a SQLite file.
 @Suite struct SystemTests {
     /// Runs `body` against a fresh gateway and backend, stopping both afterwards.
-    static func withSystem(_ body: (TestGateway) async throws -> Void) async throws {
+    static func withSystem(_ engine: Engine, _ body: (TestGateway) async throws -> Void) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let backend = try await TestBackend.start(dataDirectory: folder.path)
+        let backend = try await TestBackend.start(database: engine.freshDatabase(in: folder))
         let gateway = try await TestGateway.start(backendPort: backend.port)
         do {
             try await body(gateway)
@@ -23,8 +24,9 @@ import Testing
         await backend.stop()
     }
 
-    @Test func registerLoginPostListLogoutAndGuest() async throws {
-        try await Self.withSystem { gateway in
+    @Test(arguments: Engine.allCases)
+    func registerLoginPostListLogoutAndGuest(engine: Engine) async throws {
+        try await Self.withSystem(engine) { gateway in
         let api = gateway.url + "/api/v1"
         let credentials = #"{"username":"Zoë","password":"a long password"}"#
 
@@ -61,10 +63,12 @@ import Testing
         }
     }
 
-    @Test func gatewaySurvivesTheBackendGoingAwayAndRecovers() async throws {
+    @Test(arguments: Engine.allCases)
+    func gatewaySurvivesTheBackendGoingAwayAndRecovers(engine: Engine) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        var backend = try await TestBackend.start(dataDirectory: folder.path)
+        let database = try await engine.freshDatabase(in: folder)
+        var backend = try await TestBackend.start(database: database)
         let port = backend.port
         let gateway = try await TestGateway.start(backendPort: port)
         let api = gateway.url + "/api/v1"
@@ -80,13 +84,48 @@ import Testing
         #expect(page.body.contains("unavailable"))
         #expect(try await http(.GET, gateway.url + "/healthz").status == 200)
 
-        backend = try await TestBackend.start(dataDirectory: folder.path, port: port)
+        backend = try await TestBackend.start(database: database, port: port)
         let after = try await http(.POST, api + "/posts", json: #"{"title":"after","body":"the outage"}"#)
         #expect(after.status == 201)
         let titles = (try await http(.GET, api + "/posts").json()["posts"] as? [[String: Any]])?.map { $0["title"] as? String }
         #expect(titles == ["after", "before"])
         await gateway.stop()
         await backend.stop()
+    }
+
+    @Test func databaseStoppedUnderARunningBackendAndStartedAgain() async throws {
+        let server = PostgresServer()
+        try await server.start()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        do {
+            let backend = try await TestBackend.start(database: Engine.postgres.freshDatabase(in: folder, server: server))
+            let gateway = try await TestGateway.start(backendPort: backend.port)
+            let api = gateway.url + "/api/v1"
+            #expect(try await http(.POST, api + "/posts", json: #"{"title":"before","body":"the outage"}"#).status == 201)
+
+            try await server.stop()
+            let down = try await http(.POST, api + "/posts", json: #"{"title":"during","body":"the outage"}"#)
+            #expect(down.status == 503)
+            #expect(down.errorCode == "unavailable")
+            #expect(try await http(.GET, api + "/posts").status == 503)
+
+            try await server.start()
+            var status = 0
+            for _ in 0..<60 where status != 201 {
+                status = try await http(.POST, api + "/posts", json: #"{"title":"after","body":"the outage"}"#).status
+                if status != 201 { try await Task.sleep(for: .milliseconds(500)) }
+            }
+            #expect(status == 201)
+            let titles = (try await http(.GET, api + "/posts").json()["posts"] as? [[String: Any]])?.compactMap { $0["title"] as? String }
+            #expect(titles == ["after", "before"])
+            await gateway.stop()
+            await backend.stop()
+        } catch {
+            await server.shutdown()
+            throw error
+        }
+        await server.shutdown()
     }
 
     @Test func stalledAndBrokenClientsAreDisconnectedWithoutHarm() async throws {

@@ -8,6 +8,8 @@ import ParleyBackend
 import ParleyCore
 import ParleyGateway
 import ParleyStorage
+import ParleyTestSupport
+import Testing
 import ServiceLifecycle
 import Synchronization
 
@@ -34,7 +36,11 @@ struct TestBackend {
     let port: Int
 
     static func start(dataDirectory: String, port: Int = 0) async throws -> TestBackend {
-        let storage = try await SQLiteStorage.open(dataDirectory: dataDirectory)
+        try await Self.start(database: .sqlite(path: dataDirectory + "/"), port: port)
+    }
+
+    static func start(database: DatabaseURL, port: Int = 0) async throws -> TestBackend {
+        let storage = try await database.open()
         let server = BackendServer(storage: storage, configuration: .init(port: port, bcryptCost: 4))
         let running = RunningGroup([server])
         guard let bound = await server.boundAddress()?.port else {
@@ -126,6 +132,25 @@ struct RawConnection {
             group.cancelAll()
             if !first { try? await self.channel.close() }
             return first
+        }
+    }
+}
+
+/// The storage engines the system tests run on.
+enum Engine: String, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    var testDescription: String { self.rawValue }
+
+    /// A fresh, empty database of this engine; `folder` holds SQLite's file.
+    func freshDatabase(in folder: TemporaryDirectory, server: PostgresServer? = nil) async throws -> DatabaseURL {
+        switch self {
+        case .sqlite:
+            return .sqlite(path: folder.path + "/")
+        case .postgres:
+            let server = if let server { server } else { try await PostgresServer.shared() }
+            let name = try await server.createDatabase()
+            return try DatabaseURL(await server.url(database: name))
         }
     }
 }

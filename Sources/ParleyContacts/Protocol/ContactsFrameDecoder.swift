@@ -19,6 +19,8 @@ public struct ContactsFrameDecoder<Reader: ContactsFrameReader>: ByteToMessageDe
     private let readTimeout: TimeAmount?
     private let silenceTimeout: TimeAmount?
     private var stallTimer: Scheduled<Void>?
+    /// Whether part of a frame has been consumed into the reader's state.
+    private var partial = false
     private var silence: ContactsSilenceWatch?
 
     /// Creates a decoder.
@@ -51,10 +53,13 @@ public struct ContactsFrameDecoder<Reader: ContactsFrameReader>: ByteToMessageDe
         self.silence?.heard()
         let before = buffer.readerIndex
         let frame = try self.reader.next(from: &buffer)
-        self.updateTimers(context: context, buffered: buffer.readableBytes, progressed: buffer.readerIndex != before)
+        let progressed = buffer.readerIndex != before
+        self.updateTimers(context: context, buffered: buffer.readableBytes, progressed: progressed)
         guard let frame else {
+            self.partial = self.partial || (progressed && self.reader.isMidFrame)
             return .needMoreData
         }
+        self.partial = false
         context.fireChannelRead(Self.wrapInboundOut(frame))
         return .continue
     }
@@ -69,7 +74,7 @@ public struct ContactsFrameDecoder<Reader: ContactsFrameReader>: ByteToMessageDe
         if try self.decode(context: context, buffer: &buffer) == .continue {
             return .continue
         }
-        if seenEOF, buffer.readableBytes > 0 || (self.reader.isMidFrame && self.stallTimer != nil) {
+        if seenEOF, buffer.readableBytes > 0 || self.partial {
             let dropped = buffer.readableBytes
             buffer.moveReaderIndex(forwardBy: dropped)
             throw ContactsFrameError.truncated(bufferedBytes: dropped)

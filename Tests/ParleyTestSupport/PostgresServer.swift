@@ -10,7 +10,7 @@ import Darwin
 /// A private PostgreSQL server for tests, from the binaries of Debian's `postgresql` package:
 /// `initdb` in a fresh folder `/tmp/parley-pg-*`, `postgres` on a free port on 127.0.0.1.
 ///
-/// One file with no other test file behind it, so that other test targets can copy it.
+/// Lives in the `ParleyTestSupport` library, which every test target may depend on.
 ///
 /// - `PostgresServer.shared()` is one server for the whole test run, started on first use;
 ///   each test takes its own database from it with `createDatabase()`.
@@ -22,54 +22,54 @@ import Darwin
 ///   and their folders removed. Should the process die without running it, the next
 ///   `start()` stops and removes every `/tmp/parley-pg-*` whose owning process is gone.
 /// - Runs as root through `runuser -u postgres` (initdb refuses root); as another user, directly.
-actor PostgresServer {
+public actor PostgresServer {
     /// Whether tests that need PostgreSQL run: `false` only on a developer's machine that
     /// sets `PARLEY_SKIP_POSTGRES=1`; under `CI=true` they always run.
-    static let isEnabled: Bool = {
+    public static let isEnabled: Bool = {
         let environment = ProcessInfo.processInfo.environment
         return environment["PARLEY_SKIP_POSTGRES"] != "1" || environment["CI"] == "true"
     }()
 
     /// The role every server has, with trust authentication on 127.0.0.1.
-    static let user = "parley"
+    public static let user = "parley"
 
     /// The server shared by the whole test run, started on first use.
-    static func shared() async throws -> PostgresServer {
+    public static func shared() async throws -> PostgresServer {
         try await SharedPostgresServer.instance.server()
     }
 
     /// The folder holding the data, the socket, the log and any certificate.
-    let root: URL
+    public let root: URL
     /// Extra `-c name=value` settings.
     private let settings: [String]
     /// Whether the server speaks TLS with a self-signed certificate for `localhost` and 127.0.0.1.
-    let usesTLS: Bool
+    public let usesTLS: Bool
     /// The TCP port, chosen on first start and kept across restarts.
-    private(set) var port = 0
+    public private(set) var port = 0
     /// The running `postgres` (through `runuser`), and its exit status when it ends.
     private var process: (handle: Process, exit: AsyncStream<Int32>)?
 
     /// Describes a server; nothing runs before `start()`.
-    init(settings: [String] = [], tls: Bool = false) {
+    public init(settings: [String] = [], tls: Bool = false) {
         self.root = URL(fileURLWithPath: "/tmp/parley-pg-\(UUID().uuidString.lowercased())", isDirectory: true)
         self.settings = settings
         self.usesTLS = tls
     }
 
     /// The PEM certificate a TLS server presents; also its own authority (`sslrootcert`).
-    nonisolated var certificatePath: String { self.root.appendingPathComponent("server.crt").path }
+    public nonisolated var certificatePath: String { self.root.appendingPathComponent("server.crt").path }
 
     private nonisolated var dataDirectory: String { self.root.appendingPathComponent("data").path }
     private nonisolated var socketDirectory: String { self.root.appendingPathComponent("sock").path }
     private nonisolated var logPath: String { self.root.appendingPathComponent("server.log").path }
 
     /// A `postgres://` URL for `database` as the trusted user, with extra `options` (`a=b&c=d`).
-    func url(database: String, host: String = "127.0.0.1", options: String = "sslmode=disable") -> String {
+    public func url(database: String, host: String = "127.0.0.1", options: String = "sslmode=disable") -> String {
         "postgres://\(Self.user)@\(host):\(self.port)/\(database)" + (options.isEmpty ? "" : "?\(options)")
     }
 
     /// Creates the folder and the cluster, then starts the server and waits until it accepts connections.
-    func start() async throws {
+    public func start() async throws {
         guard self.process == nil else { return }
         let bin = try Self.binaryDirectory()
         if !FileManager.default.fileExists(atPath: self.dataDirectory) {
@@ -89,7 +89,7 @@ actor PostgresServer {
     }
 
     /// Stops the server (`pg_ctl stop -m fast`: sessions are ended) and waits until it has exited.
-    func stop() async throws {
+    public func stop() async throws {
         guard let process = self.process else { return }
         self.process = nil
         let bin = try Self.binaryDirectory()
@@ -103,21 +103,21 @@ actor PostgresServer {
     }
 
     /// Stops the server and starts it again on the same port with the same data.
-    func restart() async throws {
+    public func restart() async throws {
         try await self.stop()
         try await self.launch(bin: try Self.binaryDirectory())
     }
 
     /// Stops the server and removes its folder (signalling the postmaster directly should
     /// `pg_ctl` have failed).
-    func shutdown() async {
+    public func shutdown() async {
         try? await self.stop()
         Self.stopAndRemove(self.root.path)
         Self.forget(self.root.path)
     }
 
     /// Creates an empty database with a unique name and returns the name.
-    func createDatabase() async throws -> String {
+    public func createDatabase() async throws -> String {
         let name = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await self.psql("CREATE DATABASE \(name)", database: "postgres")
         return name
@@ -125,7 +125,7 @@ actor PostgresServer {
 
     /// Runs SQL through `psql` on `database` and returns its unaligned, tuples-only output.
     @discardableResult
-    func psql(_ sql: String, database: String) async throws -> String {
+    public func psql(_ sql: String, database: String) async throws -> String {
         let bin = try Self.binaryDirectory()
         return try await Self.run(
             bin.appendingPathComponent("psql").path,
@@ -210,7 +210,7 @@ actor PostgresServer {
     // MARK: - Processes
 
     /// Finds `/usr/lib/postgresql/VERSION/bin` with `initdb`, preferring 15, else the newest.
-    static func binaryDirectory() throws -> URL {
+    public static func binaryDirectory() throws -> URL {
         let base = "/usr/lib/postgresql"
         let versions = ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [])
             .filter { FileManager.default.isExecutableFile(atPath: "\(base)/\($0)/bin/initdb") }
@@ -379,9 +379,9 @@ private actor SharedPostgresServer {
 }
 
 /// The test server could not be set up; the message says why and what to install.
-struct PostgresServerError: Error, CustomStringConvertible {
+public struct PostgresServerError: Error, CustomStringConvertible {
     /// What went wrong.
-    let message: String
+    public let message: String
     /// Whether the chosen port was taken meanwhile (the start is retried on another).
     let portInUse: Bool
 
@@ -390,5 +390,5 @@ struct PostgresServerError: Error, CustomStringConvertible {
         self.portInUse = portInUse
     }
 
-    var description: String { self.message }
+    public var description: String { self.message }
 }
