@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import ParleyTestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -133,5 +134,26 @@ import Glibc
         let bad = try await ParleyProcess.run(["migrate", "--database", "mysql://root@localhost/x"])
         #expect(bad.status != 0)
         #expect(bad.output.contains("unknown kind of database URL"))
+    }
+
+    @Test func serveAndMigrateOnPostgreSQLFromTheEnvironment() async throws {
+        let server = try await PostgresServer.shared()
+        let name = try await server.createDatabase()
+        let url = await server.url(database: name).replacingOccurrences(of: "parley@", with: "parley:not-shown-secret@")
+        let env = ["PARLEY_DATABASE_URL": url]
+        var result = try await ParleyProcess.run(["migrate", "--status"], environment: env)
+        #expect(result.output.contains("1 pending"), "\(result.output)")
+        result = try await ParleyProcess.run(["migrate"], environment: env)
+        #expect(result.output.contains("applied 1: "), "\(result.output)")
+        #expect(!result.output.contains("not-shown-secret"))
+
+        let serve = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--skip-migrations"], environment: env)
+        let gateway = try await serve.waitFor(Self.listening)
+        #expect(try await http(.POST, gateway + "/api/v1/posts", json: #"{"title":"pg","body":"stored in PostgreSQL"}"#).status == 201)
+        #expect(serve.text.contains("data: postgres://parley:***@127.0.0.1"))
+        #expect(!serve.text.contains("not-shown-secret"))
+        serve.signal(SIGTERM)
+        #expect(try await serve.wait() == 0)
+        #expect(try await server.psql("SELECT title FROM posts", database: name).contains("pg"))
     }
 }
