@@ -122,6 +122,28 @@ public final class JSONRPCClient: Service, Sendable {
         as: R.Type = R.self,
         timeout: Duration? = nil
     ) async throws -> R {
+        let frame = try await self.roundTrip(method, params, timeout: timeout)
+        return try Self.decodeResult(frame, as: R.self, method: method)
+    }
+
+    /// Calls `method` and returns the bytes of the response's `result` as they came, without
+    /// decoding them: for a caller that passes the JSON on verbatim. Errors as ``call(_:_:as:timeout:)``.
+    public func callReturningRawResult<P: Encodable & Sendable>(
+        _ method: String,
+        _ params: P,
+        timeout: Duration? = nil
+    ) async throws -> ByteBuffer {
+        let frame = try await self.roundTrip(method, params, timeout: timeout)
+        if let error = JSONTopLevelScanner.value(of: "error", in: frame), error.readableBytesView.elementsEqual("null".utf8) {
+            if let result = JSONTopLevelScanner.value(of: "result", in: frame) { return result }
+        } else {
+            _ = try Self.decodeResult(frame, as: JSONValue.self, method: method)  // throws the remote error
+        }
+        throw JSONRPCClientError.invalidResponse("the response to \(method) has no result")
+    }
+
+    /// Sends one request and waits for the frame that answers it.
+    private func roundTrip<P: Encodable & Sendable>(_ method: String, _ params: P, timeout: Duration?) async throws -> ByteBuffer {
         let encoder = JSONRPCMessages.makeEncoder()
         let methodJSON: Data
         let paramsJSON: Data
@@ -147,7 +169,7 @@ public final class JSONRPCClient: Service, Sendable {
                 )
                 continue
             }
-            return try Self.decodeResult(frame, as: R.self, method: method)
+            return frame
         }
         throw JSONRPCClientError.unavailable("\(self.address): the connection closed before \(method) could be sent")
     }

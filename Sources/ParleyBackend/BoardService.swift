@@ -35,10 +35,10 @@ public struct BoardService: Sendable {
         }
         // One extra row tells whether there is a next page.
         var posts = try await self.posts.list(limit: params.limit + 1, before: params.before)
-        var next: Int64?
+        var next: String?
         if posts.count > params.limit {
             posts.removeLast()
-            next = posts.last?.id
+            next = posts.last.map { String($0.id) }
         }
         return .init(posts: posts, next: next)
     }

@@ -101,16 +101,27 @@ public enum BackendAPI {
         }
     }
 
-    /// A page of posts and the cursor of the next one (nil on the last page).
+    /// A page of posts and the cursor of the next one (`null` on the last page).
+    ///
+    /// The gateway serves this JSON verbatim as the body of `GET /api/v1/posts`.
     public struct PostPage: Codable, Sendable {
         /// The posts, newest first.
         public var posts: [Post]
         /// Pass as `before` to get the next page.
-        public var next: Int64?
+        public var next: String?
         /// Creates the page.
-        public init(posts: [Post], next: Int64?) {
+        public init(posts: [Post], next: String?) {
             self.posts = posts
             self.next = next
+        }
+
+        enum CodingKeys: CodingKey { case posts, next }
+
+        /// Writes `"next": null` on the last page instead of leaving the key out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.posts, forKey: .posts)
+            try container.encode(self.next, forKey: .next)
         }
     }
 

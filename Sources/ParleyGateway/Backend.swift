@@ -1,3 +1,4 @@
+import NIOCore
 import ParleyCore
 
 /// What the gateway needs from the backend; `RPCBackend` calls it over JSON-RPC.
@@ -16,4 +17,6 @@ public protocol Backend: Sendable {
     func post(_ params: BackendAPI.PostParams) async throws -> Post
     /// `Board.List`.
     func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage
+    /// `Board.List`, its result as JSON bytes to serve as they are.
+    func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer
 }

@@ -1,5 +1,6 @@
 import JSONRPC
 import Logging
+import NIOCore
 import ParleyCore
 
 /// The backend reached over JSON-RPC through a small pool of persistent connections.
@@ -38,6 +39,14 @@ public struct RPCBackend: Backend {
 
     public func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage {
         try await self.call(BackendAPI.list, params)
+    }
+
+    public func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer {
+        do {
+            return try await self.client.callReturningRawResult(BackendAPI.list, params)
+        } catch let error as JSONRPCClientError {
+            throw self.translate(error, method: BackendAPI.list)
+        }
     }
 
     func call<P: Encodable & Sendable, R: Decodable & Sendable>(_ method: String, _ params: P) async throws -> R {

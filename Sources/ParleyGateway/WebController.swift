@@ -85,7 +85,7 @@ extension WebController {
                 "isoTime": ISO8601Date.format(post.createdAt), "displayTime": Self.displayTime(post.createdAt),
             ]
         }
-        values["next"] = page.next.map(String.init)
+        values["next"] = page.next
         values["isOlderPage"] = params.before != nil
         values["notice"] = query["notice"].flatMap { Self.notices[String($0)] }
         values["error"] = error?.message

@@ -68,3 +68,32 @@ import Testing
         #expect(throws: Never.self) { try PostDraft(title: "t", body: "line\nbreak\r\n\ttab") }
     }
 }
+
+@Suite struct ISO8601DateTests {
+    /// The hand-written formatter round-trips every whole millisecond, and Foundation reads
+    /// its text as the same instant (Foundation's own output differs before 1583, where it
+    /// switches to the Julian calendar, and truncates where we round).
+    @Test func roundTripsAndFoundationAgrees() throws {
+        var generator = SystemRandomNumberGenerator()
+        let style = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+        var samples: [Int64] = [0, -1, 86_399_999, 951_782_400_000, 4_102_444_800_000, -11_676_096_000_000, 253_402_300_799_999]
+        samples += (0..<2000).map { _ in Int64.random(in: -11_676_096_000_000...253_402_300_799_999, using: &generator) }
+        for milliseconds in samples {
+            let date = Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+            let text = ISO8601Date.format(date)
+            let back = try #require(ISO8601Date.parse(text))
+            #expect(Int64((back.timeIntervalSince1970 * 1000).rounded()) == milliseconds, "\(text)")
+            let foundation = try style.parse(text)
+            #expect(abs(foundation.timeIntervalSince1970 - date.timeIntervalSince1970) < 0.001, "\(text)")
+        }
+        #expect(ISO8601Date.format(Date(timeIntervalSince1970: 1_795_869_628.5)) == "2026-11-28T12:40:28.500Z")
+    }
+
+    @Test func parsesOtherFormsAndRejectsNonsense() {
+        #expect(ISO8601Date.parse("2026-11-28T12:40:28Z") == Date(timeIntervalSince1970: 1_795_869_628))
+        #expect(ISO8601Date.parse("2026-11-28T13:40:28+01:00") == Date(timeIntervalSince1970: 1_795_869_628))
+        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-28 12:40:28Z", "2026-11-28T12:40:2xZ"] {
+            #expect(ISO8601Date.parse(bad) == nil, "\(bad)")
+        }
+    }
+}

@@ -221,4 +221,5 @@ struct UnusedBackend: Backend {
     func logout(token: String) async throws { throw ParleyError(.unavailable, "unused") }
     func post(_ params: BackendAPI.PostParams) async throws -> Post { throw ParleyError(.unavailable, "unused") }
     func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage { throw ParleyError(.unavailable, "unused") }
+    func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer { throw ParleyError(.unavailable, "unused") }
 }

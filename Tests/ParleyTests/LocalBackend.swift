@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import ParleyBackend
 import ParleyCore
 import ParleyGateway
@@ -21,6 +22,9 @@ struct LocalBackend: Backend {
     func logout(token: String) async throws { _ = try await self.accounts.logout(.init(token: token)) }
     func post(_ params: BackendAPI.PostParams) async throws -> Post { try await self.board.post(params) }
     func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage { try await self.board.list(params) }
+    func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONEncoder().encode(try await self.board.list(params)))
+    }
 }
 
 /// A folder under the system's temporary directory, removed by `remove()`.

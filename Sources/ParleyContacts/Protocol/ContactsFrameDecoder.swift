@@ -110,21 +110,25 @@ public struct ContactsFrameDecoder<Reader: ContactsFrameReader>: ByteToMessageDe
 /// Closes a peer link that sent nothing for its timeout; loop-bound, owned by one decoder.
 final class ContactsSilenceWatch {
     private let timeout: TimeAmount
-    private var lastHeard = NIODeadline.now()
+    private var lastHeard = NIODeadline.uptimeNanoseconds(0)
     private var scheduled: Scheduled<Void>?
+    private var eventLoop: (any EventLoop)?
 
     init(timeout: TimeAmount) {
         self.timeout = timeout
     }
 
     func start(context: ChannelHandlerContext) {
-        self.lastHeard = .now()
+        self.eventLoop = context.eventLoop
+        self.lastHeard = context.eventLoop.now
         self.schedule(context: context, at: self.lastHeard + self.timeout)
     }
 
     /// Records that bytes arrived; cheap, called for every read.
     func heard() {
-        self.lastHeard = .now()
+        if let eventLoop = self.eventLoop {
+            self.lastHeard = eventLoop.now
+        }
     }
 
     func stop() {
@@ -135,7 +139,7 @@ final class ContactsSilenceWatch {
     private func schedule(context: ChannelHandlerContext, at deadline: NIODeadline) {
         self.scheduled = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             let due = self.lastHeard + self.timeout
-            if due > .now() {
+            if due > context.eventLoop.now {
                 self.schedule(context: context, at: due)
             } else {
                 self.scheduled = nil
