@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# HTTP benchmark of `parley serve` (gateway + backend + SQLite in one process).
-# Builds release, starts on a fresh data dir, seeds 1,000 posts, runs wrk against
-# /healthz, GET /api/v1/posts?limit=20 and POST /api/v1/posts with a session, and writes
-# req/s, p50/p99 latency and peak RSS into BENCHMARKS.md.
+# HTTP benchmark of `parley serve` (gateway + backend in one process), on SQLite and on
+# PostgreSQL in the same run. For each engine: a fresh database, 1,000 seeded posts, then
+# wrk against /healthz, GET /api/v1/posts?limit=20 and POST /api/v1/posts with a session.
+# Writes req/s, p50/p99 latency and peak RSS into BENCHMARKS.md.
 # Usage: Benchmarks/http.sh [duration, default 15s] [connections, default 32]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,72 +11,102 @@ duration=${1:-15s}
 connections=${2:-32}
 threads=2
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-command -v curl >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl; }
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v curl >/dev/null || need+=(curl)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; fi
 
 swift build -c release --product parley --scratch-path .build-release
-bin=.build-release/release/parley
+bin=$PWD/.build-release/release/parley
 
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-rpc=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$bin" serve --http-port "$port" --rpc-port "$rpc" --data-dir "$work/data" --log-level warning >"$work/serve.log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
-base="http://127.0.0.1:$port"
-for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+work=$(mktemp -d /tmp/parley-bench-XXXXXX)
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -d "$work/pg" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -m fast stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-curl -fs -X POST "$base/api/v1/accounts" -H 'Content-Type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' >/dev/null
-token=$(curl -fs -X POST "$base/api/v1/sessions" -H 'Content-Type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-seq 1000 | xargs -P 8 -I{} curl -fs -o /dev/null -X POST "$base/api/v1/posts" \
-  -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
-  -d '{"title":"Seed post {}","body":"A seeded post body, about as long as a short message on a board."}'
+# A private PostgreSQL (as the tests start it).
+pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+pgport=$(free_port)
+mkdir -p "$work/pg" && chown postgres "$work/pg"
+runuser -u postgres -- "$pgbin/initdb" -D "$work/pg" -U parley --auth=trust --no-sync -E UTF8 --locale=C >/dev/null
+runuser -u postgres -- "$pgbin/pg_ctl" -D "$work/pg" -o "-c listen_addresses=127.0.0.1 -p $pgport -k $work/pg -c fsync=off" -w start >/dev/null
+runuser -u postgres -- "$pgbin/psql" -h 127.0.0.1 -p "$pgport" -U parley -d postgres -qc 'CREATE DATABASE bench' >/dev/null
 
-cat >"$work/post.lua" <<LUA
+run_wrk() { # label, url, [script] -> one table row
+  local out rps p50 p99 errors
+  out=$(wrk --latency -t$threads -c"$connections" -d"$duration" ${3:+-s "$3"} "$2")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$engine" "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+}
+
+bench_engine() { # engine, database URL
+  engine=$1
+  local port rpc pid base token
+  port=$(free_port); rpc=$(free_port)
+  "$bin" serve --http-port "$port" --rpc-port "$rpc" --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
+  pid=$!; pids+=("$pid")
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+  curl -fs -X POST "$base/api/v1/accounts" -H 'Content-Type: application/json' \
+    -d '{"username":"bench","password":"benchmark password"}' >/dev/null
+  token=$(curl -fs -X POST "$base/api/v1/sessions" -H 'Content-Type: application/json' \
+    -d '{"username":"bench","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  seq 1000 | xargs -P 8 -I{} curl -fs -o /dev/null -X POST "$base/api/v1/posts" \
+    -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+    -d '{"title":"Seed post {}","body":"A seeded post body, about as long as a short message on a board."}'
+  cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"title":"Benchmark","body":"A post written by wrk with a session."}'
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
-
-run() { # name, url, [script]
-  local out
-  out=$(wrk --latency -t$threads -c"$connections" -d"$duration" ${3:+-s "$3"} "$2")
-  local rps p50 p99 errors
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}"
-  echo "$rps" >"$work/$(tr -c 'a-z' '_' <<<"$1").rps"
+  run_wrk "GET /healthz" "$base/healthz"
+  run_wrk "GET /api/v1/posts?limit=20" "$base/api/v1/posts?limit=20"
+  run_wrk "POST /api/v1/posts (session)" "$base/api/v1/posts" "$work/post.lua"
+  echo "rss $engine $(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 
-rows=$(
-  run "GET /healthz" "$base/healthz"
-  run "GET /api/v1/posts?limit=20" "$base/api/v1/posts?limit=20"
-  run "POST /api/v1/posts (session)" "$base/api/v1/posts" "$work/post.lua"
+results=$(
+  bench_engine sqlite "sqlite:$work/sqlite/"
+  bench_engine postgres "postgres://parley@127.0.0.1:$pgport/bench?sslmode=disable"
 )
-rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-health=$(sed -n 1p <<<"$rows" | awk -F'|' '{print $3}')
-list=$(sed -n 2p <<<"$rows" | awk -F'|' '{print $3}')
-post=$(sed -n 3p <<<"$rows" | awk -F'|' '{print $3}')
-ratio() { python3 -c "print(f'{100*float($1)/float($2):.0f}%')"; }
+rows=$(grep '^|' <<<"$results")
+summary=$(python3 - "$rows" "$(grep '^rss' <<<"$results")" <<'PY'
+import sys
+rows = [[c.strip() for c in line.strip("|").split("|")] for line in sys.argv[1].splitlines()]
+rss = {l.split()[1]: int(l.split()[2]) // 1024 for l in sys.argv[2].splitlines()}
+for engine in ["sqlite", "postgres"]:
+    r = {row[1]: float(row[2]) for row in rows if row[0] == engine}
+    h = r["GET /healthz"]
+    print(f"- {engine}: posts list at {100*r['GET /api/v1/posts?limit=20']/h:.0f}% of /healthz throughput (goal ≥ 40%), "
+          f"post at {100*r['POST /api/v1/posts (session)']/h:.0f}% (goal ≥ 20%); peak RSS {rss[engine]} MiB.")
+PY
+)
 
 section=$(cat <<MD
 ## HTTP: \`Benchmarks/http.sh\`
 
 Command: \`Benchmarks/http.sh $duration $connections\` (wrk, $threads threads, $connections connections, $duration per endpoint,
-release build, one \`parley serve\` process on SQLite, 1,000 seeded posts).
-Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(date -u +%Y-%m-%d).
+release build, one \`parley serve\` process per engine, 1,000 seeded posts; PostgreSQL $(basename "$(dirname "$pgbin")") on loopback
+with fsync off). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(date -u +%Y-%m-%d).
+wrk runs on the same 2 cores as the server, so absolute figures are low; compare the ratios.
 
-| endpoint | req/s | p50 | p99 | non-2xx |
-|---|---|---|---|---|
+| engine | endpoint | req/s | p50 | p99 | non-2xx |
+|---|---|---|---|---|---|
 $rows
 
-Posts list at $(ratio "$list" "$health") of /healthz throughput (goal ≥ 40%); post at $(ratio "$post" "$health") (goal ≥ 20%).
-Peak RSS of the server: $((rss_kib / 1024)) MiB.
+$summary
 MD
 )
 echo "$section"
