@@ -53,7 +53,7 @@ bench_engine() { # engine, database URL
   engine=$1
   local port rpc pid base token
   port=$(free_port); rpc=$(free_port)
-  "$bin" serve --http-port "$port" --rpc-port "$rpc" --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
+  "$bin" serve --http-port "$port" --rpc-port "$rpc" --listen 127.0.0.1:0 --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
   pid=$!; pids+=("$pid")
   base="http://127.0.0.1:$port"
   for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done

@@ -4,6 +4,7 @@ import Logging
 import Metrics
 import NIOCore
 import ParleyBackend
+import ParleyContacts
 import ParleyCore
 import ParleyGateway
 import ParleyStorage
@@ -22,10 +23,10 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case all, backend, gateway
+        case all, backend, gateway, contacts
     }
 
-    @Argument(help: "The role to run: all (default), backend or gateway.")
+    @Argument(help: "The role to run: all (default), backend, gateway or contacts.")
     var role: Role = .all
 
     @Option(help: "Address to listen on (default 127.0.0.1).")
@@ -57,6 +58,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Mark cookies Secure: set when users reach the gateway over HTTPS (env PARLEY_SECURE_COOKIES=1).")
     var secureCookies = false
 
+    @Option(help: "Contacts replica: its name, sent to peers (default contact-server-1).")
+    var name: String?
+
+    @Option(help: "Contacts replica: HOST:PORT to listen on (default 127.0.0.1:9000; the protocol has no authentication, keep it on loopback or a private network).")
+    var listen: String?
+
+    @Option(help: "Contacts replica: a peer replica NAME@HOST:PORT; repeat for each.")
+    var peer: [String] = []
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -73,7 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         var services: [any Service] = []
         var backendServer: BackendServer?
-        if self.role != .gateway {
+        if self.role == .all || self.role == .backend {
             let storage = try await openStorage(settings.database, migrate: !settings.skipMigrations)
             announce("data: \(storage.location)")
             let server = BackendServer(
@@ -87,7 +97,13 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(server)
             services.append(AnnounceService(name: "backend (JSON-RPC)") { await server.boundAddress() })
         }
-        if self.role != .backend {
+        if self.role == .all || self.role == .contacts {
+            let replica = try await ContactsReplica(configuration: settings.contacts(logger: Logger(label: "parley.contacts")))
+            services.append(replica)
+            let name = settings.contactsName
+            services.append(AnnounceService(name: "contacts replica \(name)") { await replica.boundAddress() })
+        }
+        if self.role == .all || self.role == .gateway {
             let gatewayConfiguration = GatewayConfiguration(
                 host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
                 metrics: registry, logger: Logger(label: "parley.gateway")
@@ -125,6 +141,9 @@ struct Settings {
     var sessionMinutes: Int
     var secureCookies: Bool
     var logLevel: Logger.Level
+    var contactsName: String
+    var contactsListen: (host: String, port: Int)
+    var contactsPeers: [ContactsPeer]
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -152,10 +171,29 @@ struct Settings {
             throw ValidationError("--backend must be HOST:PORT, not '\(backend)'.")
         }
         self.backend = (String(backend[..<colon]), port)
-        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort)] where !(0...65535).contains(port) {
+        self.contactsName = command.name ?? env["PARLEY_CONTACTS_NAME"] ?? "contact-server-1"
+        let listen = command.listen ?? env["PARLEY_CONTACTS_LISTEN"] ?? "127.0.0.1:9000"
+        guard let listenColon = listen.lastIndex(of: ":"), let listenPort = Int(listen[listen.index(after: listenColon)...]) else {
+            throw ValidationError("--listen must be HOST:PORT, not '\(listen)'.")
+        }
+        self.contactsListen = (String(listen[..<listenColon]), listenPort)
+        self.contactsPeers = try command.peer.map { text in
+            do { return try ContactsPeer(parsing: text) } catch { throw ValidationError("--peer: \(error)") }
+        }
+        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--listen", listenPort)] where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")
         }
         guard self.sessionMinutes > 0 else { throw ValidationError("--session-minutes must be positive.") }
+    }
+}
+
+extension Settings {
+    /// The contacts replica's configuration; its SQLite file lives in the data folder.
+    func contacts(logger: Logger) -> ContactsReplicaConfiguration {
+        ContactsReplicaConfiguration(
+            name: self.contactsName, host: self.contactsListen.host, port: self.contactsListen.port,
+            peers: self.contactsPeers, dataDirectory: self.dataDir, logger: logger
+        )
     }
 }
 

@@ -54,7 +54,7 @@ import Glibc
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let data = folder.path + "/data"
-        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--data-dir", data]
+        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", data]
         let first = try ParleyProcess(arguments)
         let url = try await first.waitFor(Self.listening)
         #expect(first.text.contains("data: \(data)/parley.sqlite"))
@@ -73,7 +73,7 @@ import Glibc
     @Test func commandLineClient() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--data-dir", folder.path + "/data"])
+        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data"])
         let url = try await server.waitFor(Self.listening)
         let config = folder.path + "/config"
         let env = ["PARLEY_GATEWAY": url, "XDG_CONFIG_HOME": config, "PARLEY_PASSWORD": "cli password 1"]
@@ -147,7 +147,7 @@ import Glibc
         #expect(result.output.contains("applied 1: "), "\(result.output)")
         #expect(!result.output.contains("not-shown-secret"))
 
-        let serve = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--skip-migrations"], environment: env)
+        let serve = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--skip-migrations"], environment: env)
         let gateway = try await serve.waitFor(Self.listening)
         #expect(try await http(.POST, gateway + "/api/v1/posts", json: #"{"title":"pg","body":"stored in PostgreSQL"}"#).status == 201)
         #expect(serve.text.contains("data: postgres://parley:***@127.0.0.1"))
