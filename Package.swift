@@ -74,6 +74,7 @@ let package = Package(
             name: "ParleyGateway",
             dependencies: [
                 "ParleyCore",
+                "ParleyContacts",
                 "JSONRPC",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -177,6 +178,7 @@ let package = Package(
                 "ParleyBackend",
                 "ParleyGateway",
                 "ParleyClient",
+                "ParleyContacts",
                 "ParleyTestSupport",
                 "JSONRPC",
                 .product(name: "NIOEmbedded", package: "swift-nio"),

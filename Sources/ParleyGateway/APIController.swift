@@ -9,6 +9,8 @@ struct APIController<Context: RequestContext>: Sendable {
     let backend: any Backend
     let cookie: SessionCookie
     let openAPIDocument: String
+    /// Routes other controllers add under `/api/v1` (the contacts).
+    var extraRoutes: [Route] = []
 
     /// One endpoint: method, path under `/api/v1`, handler.
     struct Route: Sendable {
@@ -27,7 +29,7 @@ struct APIController<Context: RequestContext>: Sendable {
             Self.route(.get, "posts", self.listPosts),
             Self.route(.post, "posts", self.createPost),
             Self.route(.get, "openapi.yaml", self.openAPI),
-        ]
+        ] + self.extraRoutes
     }
 
     static func route<Output: ResponseGenerator>(

@@ -14,6 +14,9 @@ public struct GatewayConfiguration: Sendable {
     /// Close HTTP connections idle this long, so a client that stalls mid-request
     /// does not hold a connection for ever.
     public var idleTimeout: Duration
+    /// The contacts replicas the Contacts page and API talk to, tried in order; none
+    /// turns those pages into a clear "not configured" answer.
+    public var contactsServers: [(host: String, port: Int)]
     /// Where `/metrics` reads from; nil serves no metrics.
     public var metrics: PrometheusCollectorRegistry?
     /// The logger.
@@ -25,6 +28,7 @@ public struct GatewayConfiguration: Sendable {
         port: Int = 8080,
         secureCookies: Bool = false,
         idleTimeout: Duration = .seconds(30),
+        contactsServers: [(host: String, port: Int)] = [],
         metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger = Logger(label: "parley.gateway")
     ) {
@@ -32,6 +36,7 @@ public struct GatewayConfiguration: Sendable {
         self.port = port
         self.secureCookies = secureCookies
         self.idleTimeout = idleTimeout
+        self.contactsServers = contactsServers
         self.metrics = metrics
         self.logger = logger
     }
@@ -53,9 +58,12 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
         }
     }
+    let contacts = ContactsController<GatewayContext>(backend: backend, servers: configuration.contactsServers, pages: pages, cookie: cookie)
     WebController(backend: backend, cookie: cookie, pages: pages).addRoutes(to: router)
-    APIController(backend: backend, cookie: cookie, openAPIDocument: try Pages.openAPIDocument())
-        .addRoutes(to: router.group("api/v1"))
+    contacts.addPageRoutes(to: router)
+    let api = router.group("api/v1")
+    APIController(backend: backend, cookie: cookie, openAPIDocument: try Pages.openAPIDocument(), extraRoutes: contacts.apiRoutes)
+        .addRoutes(to: api)
     return router
 }
 

@@ -7,28 +7,34 @@ import ServiceLifecycle
 public struct GatewayService: Service {
     let configuration: GatewayConfiguration
     let backend: @Sendable () async throws -> (host: String, port: Int)
+    let contacts: @Sendable () async -> [(host: String, port: Int)]
     let onListening: @Sendable (Int) async -> Void
 
     /// Creates the service. `backend` gives the backend's JSON-RPC address when the gateway
-    /// starts (in one process it waits for the backend to bind its port).
+    /// starts (in one process it waits for the backend to bind its port); `contacts` adds
+    /// contacts replicas known only then.
     public init(
         configuration: GatewayConfiguration,
         backend: @escaping @Sendable () async throws -> (host: String, port: Int),
+        contacts: @escaping @Sendable () async -> [(host: String, port: Int)] = { [] },
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.configuration = configuration
         self.backend = backend
+        self.contacts = contacts
         self.onListening = onListening
     }
 
     /// Serves until graceful shutdown, then closes the backend connections.
     public func run() async throws {
         let address = try await self.backend()
+        var configuration = self.configuration
+        configuration.contactsServers += await self.contacts()
         var logger = self.configuration.logger
         logger[metadataKey: "jsonrpc.backend"] = "\(address.host):\(address.port)"
         let client = JSONRPCClient(configuration: .init(host: address.host, port: address.port, logger: logger))
         let app = try await buildGateway(
-            backend: RPCBackend(client: client, logger: logger), configuration: self.configuration, onListening: self.onListening
+            backend: RPCBackend(client: client, logger: logger), configuration: configuration, onListening: self.onListening
         )
         do {
             try await app.run()

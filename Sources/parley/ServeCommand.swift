@@ -67,6 +67,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Contacts replica: a peer replica NAME@HOST:PORT; repeat for each.")
     var peer: [String] = []
 
+    @Option(help: "Gateway: the contacts replicas for the Contacts page, HOST:PORT,HOST:PORT (env PARLEY_CONTACTS).")
+    var contacts: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -97,8 +100,10 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(server)
             services.append(AnnounceService(name: "backend (JSON-RPC)") { await server.boundAddress() })
         }
+        var contactsReplica: ContactsReplica?
         if self.role == .all || self.role == .contacts {
             let replica = try await ContactsReplica(configuration: settings.contacts(logger: Logger(label: "parley.contacts")))
+            contactsReplica = replica
             services.append(replica)
             let name = settings.contactsName
             services.append(AnnounceService(name: "contacts replica \(name)") { await replica.boundAddress() })
@@ -106,6 +111,7 @@ struct ServeCommand: AsyncParsableCommand {
         if self.role == .all || self.role == .gateway {
             let gatewayConfiguration = GatewayConfiguration(
                 host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
+                contactsServers: settings.contactsServers,
                 metrics: registry, logger: Logger(label: "parley.gateway")
             )
             let fixedBackend = settings.backend
@@ -118,6 +124,9 @@ struct ServeCommand: AsyncParsableCommand {
                     return (host == "0.0.0.0" ? "127.0.0.1" : host, port)
                 }
                 return fixedBackend
+            }, contacts: { [contactsReplica] in
+                guard let address = await contactsReplica?.boundAddress(), let ip = address.ipAddress, let port = address.port else { return [] }
+                return [(ip, port)]
             }, onListening: { port in
                 announce("gateway listening on http://\(host):\(port)")
             }))
@@ -144,6 +153,7 @@ struct Settings {
     var contactsName: String
     var contactsListen: (host: String, port: Int)
     var contactsPeers: [ContactsPeer]
+    var contactsServers: [(host: String, port: Int)]
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -179,6 +189,12 @@ struct Settings {
         self.contactsListen = (String(listen[..<listenColon]), listenPort)
         self.contactsPeers = try command.peer.map { text in
             do { return try ContactsPeer(parsing: text) } catch { throw ValidationError("--peer: \(error)") }
+        }
+        self.contactsServers = try (command.contacts ?? env["PARLEY_CONTACTS"] ?? "").split(separator: ",").map { item in
+            guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]) else {
+                throw ValidationError("--contacts must be HOST:PORT,HOST:PORT, not '\(item)'.")
+            }
+            return (String(item[..<colon]), port)
         }
         for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--listen", listenPort)] where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")

@@ -59,10 +59,13 @@ struct TestGateway {
     let port: Int
     var url: String { "http://127.0.0.1:\(self.port)" }
 
-    static func start(backendPort: Int, idleTimeout: Duration = .seconds(30)) async throws -> TestGateway {
+    static func start(
+        backendPort: Int, idleTimeout: Duration = .seconds(30), contactsServers: [(host: String, port: Int)] = []
+    ) async throws -> TestGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let service = GatewayService(
-            configuration: .init(port: 0, idleTimeout: idleTimeout), backend: { ("127.0.0.1", backendPort) },
+            configuration: .init(port: 0, idleTimeout: idleTimeout, contactsServers: contactsServers),
+            backend: { ("127.0.0.1", backendPort) },
             onListening: { port in continuation.yield(port) }
         )
         let running = RunningGroup([service])
