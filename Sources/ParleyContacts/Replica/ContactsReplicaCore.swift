@@ -22,11 +22,14 @@ actor ContactsReplicaCore {
     private let wake: AsyncStream<Void>.Continuation
     private var isClosed = false
     private var isFlushing = false
+    /// The clock as last written; a clock moved by HeartBeats alone is written too.
+    private var writtenClock: UInt32
     private let clockGauge: Gauge
     private let entriesGauge: Gauge
 
     init(state: ContactsState, database: ContactsDatabase, peers: ContactsPeerManager, name: String, maximumPending: Int, logger: Logger) {
         self.state = state
+        self.writtenClock = state.clock
         self.database = database
         self.peers = peers
         self.logger = logger
@@ -61,12 +64,20 @@ actor ContactsReplicaCore {
         self.state.observe(clock: change.entry.stamp)
         if self.state.merge(change) {
             self.enqueue(change, forward: false)
+        } else {
+            self.wake.yield()
         }
     }
 
     /// A clock from a peer's HeartBeat or UpdateClock.
     func observe(clock: UInt32) {
         self.state.observe(clock: clock)
+        self.wake.yield()
+    }
+
+    /// Whether there is something to write: changes, or a clock that moved.
+    private var hasWork: Bool {
+        !self.pending.isEmpty || self.state.clock != self.writtenClock
     }
 
     /// The user's live contacts, once every change accepted so far is on disk.
@@ -106,7 +117,7 @@ actor ContactsReplicaCore {
     /// Writes queued changes until cancelled; run by the replica in its task group.
     func runFlusher() async {
         for await _ in self.wakeups {
-            while !self.pending.isEmpty, !Task.isCancelled {
+            while self.hasWork, !self.isFlushing, !Task.isCancelled {
                 await self.flushOnce()
             }
         }
@@ -114,7 +125,7 @@ actor ContactsReplicaCore {
 
     /// Writes what is queued now; on failure the batch is queued again and retried later.
     func flushOnce() async {
-        guard !self.pending.isEmpty, !self.isClosed, !self.isFlushing else {
+        guard self.hasWork, !self.isClosed, !self.isFlushing else {
             return
         }
         self.isFlushing = true
@@ -122,10 +133,11 @@ actor ContactsReplicaCore {
         let batch = self.pending
         let forward = self.pendingForward
         let target = self.accepted
+        let clock = self.state.clock
         self.pending = []
         self.pendingForward = []
         do {
-            try await self.database.write(batch, clock: self.state.clock)
+            try await self.database.write(batch, clock: clock)
         } catch {
             self.logger.error(
                 "cannot write contacts; retrying",
@@ -137,6 +149,7 @@ actor ContactsReplicaCore {
             return
         }
         self.durable = target
+        self.writtenClock = clock
         self.resumeWaiters(upTo: target)
         self.clockGauge.record(Int64(self.state.clock))
         self.entriesGauge.record(Int64(self.state.liveCount))
@@ -149,7 +162,7 @@ actor ContactsReplicaCore {
     func close(flushing: Bool) async {
         if flushing {
             var attempts = 0
-            while !self.pending.isEmpty, attempts < 3 {
+            while self.hasWork, attempts < 3 {
                 await self.flushOnce()
                 attempts += 1
             }

@@ -76,14 +76,15 @@ struct ContactsDatabase: Sendable {
         let path = folder.appendingPathComponent(Self.fileName(replica: replica)).path
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         do {
-            _ = try await connection.query("PRAGMA busy_timeout = 5000")
-            _ = try await connection.query("PRAGMA journal_mode = WAL")
-            _ = try await connection.query("PRAGMA synchronous = NORMAL")
-            _ = try await connection.query(SQL.createEntries)
-            _ = try await connection.query(SQL.createReplica)
-            _ = try await connection.query(SQL.seedReplica)
+            _ = try await Self.run(connection, "PRAGMA busy_timeout = 5000")
+            _ = try await Self.run(connection, "PRAGMA journal_mode = WAL")
+            _ = try await Self.run(connection, "PRAGMA synchronous = NORMAL")
+            _ = try await Self.run(connection, SQL.createEntries)
+            _ = try await Self.run(connection, SQL.createReplica)
+            _ = try await Self.run(connection, SQL.seedReplica)
         } catch {
-            try? await connection.close()
+            let closed: EventLoopFuture<Void> = connection.close()
+            try? await closed.get()
             throw error
         }
         return ContactsDatabase(connection: connection, location: path)
@@ -91,11 +92,11 @@ struct ContactsDatabase: Sendable {
 
     /// Reads the whole state back; rows that are not valid entries are skipped and logged.
     func load(logger: Logger) async throws -> ContactsState {
-        let clockRow = try await self.connection.query(SQL.loadClock).first
+        let clockRow = try await self.run(SQL.loadClock).first
         let clock = clockRow?.column("clock")?.integer ?? 0
         var state = ContactsState(clock: UInt32(clamping: clock))
         var skipped = 0
-        for row in try await self.connection.query(SQL.loadEntries) {
+        for row in try await self.run(SQL.loadEntries) {
             guard case .blob(let user)? = row.column("user"), case .blob(let contact)? = row.column("contact"),
                 let stamp = row.column("stamp")?.integer, let stamp = UInt32(exactly: stamp)
             else {
@@ -135,7 +136,11 @@ struct ContactsDatabase: Sendable {
                 latest.append(change)
             }
         }
-        _ = try await self.connection.query(SQL.begin)
+        guard !latest.isEmpty else {
+            _ = try await self.run(SQL.saveClock, [.integer(SQLiteInt64(clock))])
+            return
+        }
+        _ = try await self.run(SQL.begin)
         do {
             var start = latest.startIndex
             while start < latest.endIndex {
@@ -148,20 +153,32 @@ struct ContactsDatabase: Sendable {
                     binds.append(.integer(SQLiteInt64(change.entry.stamp)))
                     binds.append(change.entry.phone.map { .blob(ByteBuffer(bytes: $0.bytes)) } ?? .null)
                 }
-                _ = try await self.connection.query(SQL.upsert(rows: end - start), binds)
+                _ = try await self.run(SQL.upsert(rows: end - start), binds)
                 start = end
             }
-            _ = try await self.connection.query(SQL.saveClock, [.integer(SQLiteInt64(clock))])
-            _ = try await self.connection.query(SQL.commit)
+            _ = try await self.run(SQL.saveClock, [.integer(SQLiteInt64(clock))])
+            _ = try await self.run(SQL.commit)
         } catch {
-            _ = try? await self.connection.query(SQL.rollback)
+            _ = try? await self.run(SQL.rollback)
             throw error
         }
     }
 
-    /// Closes the file.
+    /// Closes the file, even when the calling task is cancelled.
     func close() async throws {
-        try await self.connection.close()
+        let closed: EventLoopFuture<Void> = self.connection.close()
+        try await closed.get()
+    }
+
+    /// Runs one statement to completion whether or not the calling task is cancelled (a
+    /// cancelled task must not leave a transaction half done), through SQLiteNIO's futures API.
+    func run(_ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        try await Self.run(self.connection, sql, binds)
+    }
+
+    private static func run(_ connection: SQLiteConnection, _ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+        let rows: EventLoopFuture<[SQLiteRow]> = connection.query(sql, binds)
+        return try await rows.get()
     }
 }
 
