@@ -12,7 +12,8 @@ command -v git >/dev/null || needed+=(git)
 command -v curl >/dev/null || needed+=(curl)
 command -v go >/dev/null || needed+=(golang-go)        # a Go net/rpc/jsonrpc client calls the backend
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || needed+=(postgresql)  # storage tests start a private server
-command -v openssl >/dev/null || needed+=(openssl)     # a self-signed certificate for PostgreSQL over TLS
+command -v openssl >/dev/null || needed+=(openssl)     # self-signed certificates for PostgreSQL and SMTP over TLS
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || needed+=(python3-aiosmtpd)  # the SMTP server the mail tests send to
 if [ ${#needed[@]} -gt 0 ]; then
   echo "installing: ${needed[*]}"
   apt-get update -qq
