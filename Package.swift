@@ -139,6 +139,7 @@ let package = Package(
         .target(
             name: "ParleyTestSupport",
             path: "Tests/ParleyTestSupport",
+            exclude: ["smtp_test_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -156,6 +157,7 @@ let package = Package(
             name: "SMTPClientTests",
             dependencies: [
                 "SMTPClient",
+                "ParleyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -163,7 +165,6 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            exclude: ["smtp_test_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

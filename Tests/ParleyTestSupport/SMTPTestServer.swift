@@ -22,81 +22,99 @@ import Synchronization
 ///   use `.enabled(if: SMTPTestServer.isEnabled)` and are reported as skipped.
 /// - No strays: the server exits when its standard input closes, which happens when the test
 ///   process ends, however it ends; ``stop()`` also terminates it and removes the folder.
-actor SMTPTestServer {
+public actor SMTPTestServer {
     /// What the server offers and refuses.
-    struct Options: Sendable {
+    public struct Options: Sendable {
         /// Offer STARTTLS.
-        var startTLS = false
+        public var startTLS = false
         /// Speak TLS from the first byte.
-        var implicitTLS = false
+        public var implicitTLS = false
         /// Require AUTH with this user name and ``password``.
-        var authUser: String?
+        public var authUser: String?
         /// The password of ``authUser``.
-        var password = "correct horse"
+        public var password = "correct horse"
         /// The mechanisms offered: some of PLAIN and LOGIN.
-        var authMechanisms = ["PLAIN", "LOGIN"]
+        public var authMechanisms = ["PLAIN", "LOGIN"]
         /// Offer AUTH without TLS.
-        var authWithoutTLS = false
+        public var authWithoutTLS = false
         /// Recipients refused with `550 5.1.1 no such user`.
-        var rejectedRecipients: [String] = []
+        public var rejectedRecipients: [String] = []
         /// Answer EHLO with 502, so the client must fall back to HELO.
-        var refuseEHLO = false
+        public var refuseEHLO = false
+
+        /// Options; by default plain SMTP, no AUTH, every recipient accepted.
+        public init(
+            startTLS: Bool = false, implicitTLS: Bool = false, authUser: String? = nil, password: String = "correct horse",
+            authMechanisms: [String] = ["PLAIN", "LOGIN"], authWithoutTLS: Bool = false,
+            rejectedRecipients: [String] = [], refuseEHLO: Bool = false
+        ) {
+            self.startTLS = startTLS
+            self.implicitTLS = implicitTLS
+            self.authUser = authUser
+            self.password = password
+            self.authMechanisms = authMechanisms
+            self.authWithoutTLS = authWithoutTLS
+            self.rejectedRecipients = rejectedRecipients
+            self.refuseEHLO = refuseEHLO
+        }
     }
 
     /// A message as the server received it.
-    struct Message: Decodable, Sendable {
-        var mailFrom: String
-        var rcptTos: [String]
+    public struct Message: Decodable, Sendable {
+        public var mailFrom: String
+        public var rcptTos: [String]
         /// Whether it came over TLS.
-        var tls: Bool
+        public var tls: Bool
         /// Whether the client had authenticated.
-        var authenticated: Bool
+        public var authenticated: Bool
         /// The `Subject`, decoded by Python's `email` package.
-        var subject: String
-        var from: String
-        var to: String
+        public var subject: String
+        public var from: String
+        public var to: String
         /// The text body, decoded, with LF line breaks.
-        var body: String?
+        public var body: String?
         /// What Python's `email` package found wrong with the message.
-        var defects: [String]
+        public var defects: [String]
         /// The bytes received, after the server removed the dot-stuffing.
-        var raw = ""
+        public var raw = ""
 
-        enum CodingKeys: String, CodingKey {
+        public enum CodingKeys: String, CodingKey {
             case mailFrom = "mail_from"
             case rcptTos = "rcpt_tos"
             case tls, authenticated, subject, from, to, body, defects
         }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        /// Creates a failure with its message.
+        public init(description: String) { self.description = description }
     }
 
     /// Whether tests that need the server run: `false` only on a developer's machine that sets
     /// `PARLEY_SKIP_SMTP=1`; under `CI=true` they always run.
-    static let isEnabled: Bool = {
+    public static let isEnabled: Bool = {
         let environment = ProcessInfo.processInfo.environment
         return environment["PARLEY_SKIP_SMTP"] != "1" || environment["CI"] == "true"
     }()
 
-    static let installHint = "install: apt-get install -y python3-aiosmtpd"
+    public static let installHint = "install: apt-get install -y python3-aiosmtpd"
 
-    let options: Options
+    public let options: Options
     /// The folder holding the messages, the log and the ready file.
-    let folder: URL
+    public let folder: URL
     /// The TCP port on 127.0.0.1; 0 before ``start()``.
-    private(set) var port = 0
+    public private(set) var port = 0
     private var process: Process?
     private var stdin: Pipe?
 
-    init(_ options: Options = Options()) {
+    public init(_ options: Options = Options()) {
         self.options = options
         self.folder = URL(fileURLWithPath: "/tmp/parley-smtp-\(UUID().uuidString.lowercased())", isDirectory: true)
     }
 
     /// Starts a server, runs `body`, and stops the server.
-    static func run<T: Sendable>(
+    public static func run<T: Sendable>(
         _ options: Options = Options(),
         _ body: (SMTPTestServer) async throws -> T
     ) async throws -> T {
@@ -113,12 +131,12 @@ actor SMTPTestServer {
     }
 
     /// The PEM certificate the server presents over TLS; trust it as a root.
-    static func certificatePath() async throws -> String {
+    public static func certificatePath() async throws -> String {
         try await TestCertificate.shared.value.certificate
     }
 
     /// Starts the server and waits until it accepts connections.
-    func start() async throws {
+    public func start() async throws {
         guard self.process == nil else { return }
         let python = try Self.python()
         try FileManager.default.createDirectory(at: self.folder, withIntermediateDirectories: true)
@@ -169,7 +187,7 @@ actor SMTPTestServer {
     }
 
     /// Stops the server, waits until it has exited, and removes its folder.
-    func stop() async {
+    public func stop() async {
         if let process = self.process {
             try? self.stdin?.fileHandleForWriting.close()
             if process.isRunning {
@@ -190,7 +208,7 @@ actor SMTPTestServer {
     }
 
     /// The messages received so far, oldest first.
-    func messages() throws -> [Message] {
+    public func messages() throws -> [Message] {
         let names = try FileManager.default.contentsOfDirectory(atPath: self.folder.path)
         let numbers = names.compactMap { name -> Int? in
             name.hasSuffix(".json") ? Int(name.dropLast(5)) : nil
@@ -235,7 +253,7 @@ actor SMTPTestServer {
 
     /// Runs a command to completion; throws with its output if it fails.
     @discardableResult
-    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
+    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -257,13 +275,13 @@ actor SMTPTestServer {
 
 /// The self-signed certificate every TLS test server presents, made once per test run and removed
 /// when the process exits.
-enum TestCertificate {
-    struct Files: Sendable {
-        var certificate: String
-        var key: String
+public enum TestCertificate {
+    public struct Files: Sendable {
+        public var certificate: String
+        public var key: String
     }
 
-    static let shared = Task<Files, any Error> {
+    public static let shared = Task<Files, any Error> {
         let directory = URL(fileURLWithPath: "/tmp/parley-smtp-cert-\(UUID().uuidString.lowercased())", isDirectory: true)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         createdDirectory.withLock { $0 = directory.path }
@@ -290,5 +308,5 @@ enum TestCertificate {
         )
     }
 
-    static let createdDirectory = Mutex<String?>(nil)
+    public static let createdDirectory = Mutex<String?>(nil)
 }
