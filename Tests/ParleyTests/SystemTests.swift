@@ -128,6 +128,17 @@ import Testing
         await server.shutdown()
     }
 
+    @Test func aBackendThatHangsUpMidRequestGivesA503() async throws {
+        let backend = try await HangUpServer.start()
+        let gateway = try await TestGateway.start(backendPort: backend.port)
+        let response = try await http(.POST, gateway.url + "/api/v1/posts", json: #"{"title":"t","body":"b"}"#)
+        #expect(response.status == 503)
+        #expect(response.errorCode == "unavailable")
+        #expect(try await http(.GET, gateway.url + "/healthz").status == 200)
+        await gateway.stop()
+        await backend.stop()
+    }
+
     @Test func stalledAndBrokenClientsAreDisconnectedWithoutHarm() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }

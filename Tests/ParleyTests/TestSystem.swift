@@ -157,3 +157,28 @@ enum Engine: String, CaseIterable, CustomTestStringConvertible {
         }
     }
 }
+
+/// A TCP server that reads whatever comes and hangs up without answering: a backend that
+/// dies in the middle of a request.
+struct HangUpServer {
+    let channel: any Channel
+    var port: Int { self.channel.localAddress?.port ?? 0 }
+
+    final class HangUp: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            context.close(promise: nil)
+        }
+    }
+
+    static func start() async throws -> HangUpServer {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(HangUp()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return HangUpServer(channel: channel)
+    }
+
+    func stop() async { try? await self.channel.close() }
+}
