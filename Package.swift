@@ -119,6 +119,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "ParleyVerifier",
+            dependencies: [
+                "ParleyCore",
+                "SMTPClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "ParleyClient",
             dependencies: [
                 "ParleyCore",
@@ -207,6 +217,17 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyVerifierTests",
+            dependencies: [
+                "ParleyVerifier",
+                "ParleyCore",
+                "SMTPClient",
+                "ParleyTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
