@@ -13,6 +13,7 @@ command -v curl >/dev/null || needed+=(curl)
 command -v go >/dev/null || needed+=(golang-go)        # a Go net/rpc/jsonrpc client calls the backend
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || needed+=(postgresql)  # storage tests start a private server
 command -v openssl >/dev/null || needed+=(openssl)     # self-signed certificates for PostgreSQL and SMTP over TLS
+command -v redis-server >/dev/null || needed+=(redis-server)  # Redis client tests start a server
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || needed+=(zookeeper)     # ZooKeeper client tests start servers
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || needed+=(python3-aiosmtpd)  # the SMTP server the mail tests send to
 if [ ${#needed[@]} -gt 0 ]; then
