@@ -28,8 +28,12 @@ struct ContactsCommand: AsyncParsableCommand {
     )
     var servers: String?
 
-    @Option(help: "Seconds each server gets to answer (default 2).")
+    @Option(help: "Seconds each server gets to answer.")
     var timeout: Double = 2
+
+    func validate() throws {
+        _ = try self.client()
+    }
 
     /// The client the options describe.
     func client() throws -> ContactsClient {

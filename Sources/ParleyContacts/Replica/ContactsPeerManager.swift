@@ -58,6 +58,9 @@ actor ContactsPeerManager {
 
     /// Queues client changes for every peer, once each, never waiting.
     func forward(_ changes: [ContactsChange]) {
+        if self.links.isEmpty, self.configured.isEmpty {
+            return
+        }
         var buffer = ByteBuffer()
         buffer.reserveCapacity(changes.count * (1 + ContactsPeerMessage.Kind.update.bodyLength))
         for change in changes {

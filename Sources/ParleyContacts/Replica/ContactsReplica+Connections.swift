@@ -4,7 +4,7 @@ import NIOCore
 
 extension ContactsReplica {
     /// Accepts connections until the listening socket closes, each served in its own task.
-    func acceptConnections(_ server: NIOAsyncChannel<NIOAsyncChannel<ContactsReplicaInbound, ByteBuffer>, Never>) async {
+    func acceptConnections(_ server: NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never>) async {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
@@ -24,30 +24,31 @@ extension ContactsReplica {
 
     /// Serves one accepted connection, a client or a peer, until it ends. Bad input closes
     /// it and is logged with the remote address; nothing of a bad frame is applied.
-    func handleConnection(_ connection: NIOAsyncChannel<ContactsReplicaInbound, ByteBuffer>) async {
+    func handleConnection(_ connection: NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>) async {
         let channel = connection.channel
         var logger = self.logger
         logger[metadataKey: "contacts.remote"] = "\(channel.remoteAddress?.description ?? "?")"
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withTaskCancellationHandler {
-                    var frames = inbound.makeAsyncIterator()
-                    guard let first = try await frames.next() else {
+                    var batches = inbound.makeAsyncIterator()
+                    guard var first = try await batches.next(), !first.isEmpty else {
                         return
                     }
-                    guard case .greeting(let greeting) = first else {
+                    guard case .greeting(let greeting) = first.removeFirst() else {
                         throw ContactsFrameError.unexpected("frame before the greeting")
                     }
                     switch greeting {
                     case .client(let user):
                         logger[metadataKey: "contacts.user"] = "\(user)"
-                        try await self.serveClient(user: user, frames: &frames, outbound: outbound)
+                        try await self.serveClient(user: user, first: first, batches: &batches, outbound: outbound)
                     case .server(let name):
                         var answer = channel.allocator.buffer(capacity: ContactsField.connectName.width)
                         answer.writeContactsField(self.name, .connectName)
                         try await outbound.write(answer)
                         try await self.runPeerLink(
-                            peer: name.string, dialed: false, channel: channel, frames: &frames, outbound: outbound, logger: logger
+                            peer: name.string, dialed: false, channel: channel, first: first, batches: &batches,
+                            outbound: outbound, logger: logger
                         ) { inbound in
                             if case .peer(let frame) = inbound { frame } else { nil }
                         }
@@ -74,28 +75,45 @@ extension ContactsReplica {
         }
     }
 
-    /// Applies a client's frames, in order; ListAll answers once earlier changes are written.
-    private func serveClient<Frames: AsyncIteratorProtocol>(
+    /// Applies a client's frames in order, a batch at a time; ListAll answers once the
+    /// changes before it are written.
+    private func serveClient<Batches: AsyncIteratorProtocol>(
         user: ContactsText,
-        frames: inout Frames,
+        first: [ContactsReplicaInbound],
+        batches: inout Batches,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
-    ) async throws where Frames.Element == ContactsReplicaInbound {
-        while let inbound = try await frames.next() {
-            guard case .client(let message) = inbound else {
-                throw ContactsFrameError.unexpected("peer frame on a client connection")
+    ) async throws where Batches.Element == [ContactsReplicaInbound] {
+        var batch = first
+        while true {
+            var changes: [(contact: ContactsText, phone: ContactsText?)] = []
+            for inbound in batch {
+                guard case .client(let message) = inbound else {
+                    throw ContactsFrameError.unexpected("peer frame on a client connection")
+                }
+                switch message {
+                case .update(let contact, let phone):
+                    changes.append((contact, phone))
+                case .delete(let contact):
+                    changes.append((contact, nil))
+                case .listAll:
+                    if !changes.isEmpty {
+                        await self.core.localChanges(user: user, changes)
+                        changes = []
+                    }
+                    let reply = ContactsListReply(entries: await self.core.contacts(of: user))
+                    var buffer = ByteBuffer()
+                    buffer.reserveCapacity(4 + reply.entries.count * ContactsListEntry.length)
+                    buffer.writeContactsListReply(reply)
+                    try await outbound.write(buffer)
+                }
             }
-            switch message {
-            case .update(let contact, let phone):
-                await self.core.localChange(user: user, contact: contact, phone: phone)
-            case .delete(let contact):
-                await self.core.localChange(user: user, contact: contact, phone: nil)
-            case .listAll:
-                let reply = ContactsListReply(entries: await self.core.contacts(of: user))
-                var buffer = ByteBuffer()
-                buffer.reserveCapacity(4 + reply.entries.count * ContactsListEntry.length)
-                buffer.writeContactsListReply(reply)
-                try await outbound.write(buffer)
+            if !changes.isEmpty {
+                await self.core.localChanges(user: user, changes)
             }
+            guard let next = try await batches.next() else {
+                return
+            }
+            batch = next
         }
     }
 }

@@ -48,7 +48,8 @@ extension ContactsReplica {
                             )
                         )
                     )
-                    return try NIOAsyncChannel<ContactsPeerFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(ContactsFrameBatcher<ContactsPeerFrame>())
+                    return try NIOAsyncChannel<[ContactsPeerFrame], ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
         let channel = connection.channel
@@ -58,8 +59,8 @@ extension ContactsReplica {
                     var greeting = channel.allocator.buffer(capacity: ContactsGreeting.length)
                     greeting.writeContactsGreeting(.server(name: self.name))
                     try await outbound.write(greeting)
-                    var frames = inbound.makeAsyncIterator()
-                    guard case .name(let answered)? = try await frames.next() else {
+                    var batches = inbound.makeAsyncIterator()
+                    guard var first = try await batches.next(), !first.isEmpty, case .name(let answered) = first.removeFirst() else {
                         throw ContactsFrameError.unexpected("end of the connection before the peer's name")
                     }
                     if answered.string != peer.name {
@@ -68,7 +69,8 @@ extension ContactsReplica {
                     onLinkUp()
                     logger.info("peer link up (dialed)")
                     try await self.runPeerLink(
-                        peer: peer.name, dialed: true, channel: channel, frames: &frames, outbound: outbound, logger: logger
+                        peer: peer.name, dialed: true, channel: channel, first: first, batches: &batches,
+                        outbound: outbound, logger: logger
                     ) { $0 }
                 } onCancel: {
                     channel.close(promise: nil)
@@ -83,15 +85,16 @@ extension ContactsReplica {
     /// Runs one peer link, dialed or accepted: registers it for forwarding, asks for an update
     /// when dialed, answers the peer's frames, sends HeartBeats, and writes the link's queue.
     /// Returns when the link ends; the peer is unregistered.
-    func runPeerLink<Frames: AsyncIteratorProtocol>(
+    func runPeerLink<Batches: AsyncIteratorProtocol, Inbound>(
         peer: String,
         dialed: Bool,
         channel: any Channel,
-        frames: inout Frames,
+        first: [Inbound],
+        batches: inout Batches,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         logger: Logger,
-        extract: (Frames.Element) -> ContactsPeerFrame?
-    ) async throws {
+        extract: (Inbound) -> ContactsPeerFrame?
+    ) async throws where Batches.Element == [Inbound] {
         let outbox = ContactsOutbox(channel: channel, limit: self.configuration.peerQueueLimit)
         let id = await self.peers.register(peer: peer, outbox: outbox, dialed: dialed)
         if !dialed {
@@ -131,13 +134,24 @@ extension ContactsReplica {
                     ask.writeContactsPeerMessage(.askForUpdate)
                     try await outbound.write(ask)
                 }
-                while let element = try await frames.next() {
-                    guard let frame = extract(element) else {
-                        throw ContactsFrameError.unexpected("client frame on a peer link")
+                var batch = first
+                while true {
+                    var messages: [ContactsPeerMessage] = []
+                    messages.reserveCapacity(batch.count)
+                    for inbound in batch {
+                        guard let frame = extract(inbound) else {
+                            throw ContactsFrameError.unexpected("client frame on a peer link")
+                        }
+                        await self.handle(frame, from: peer, into: &messages, outbox: outbox, logger: logger)
                     }
-                    await self.handle(frame, from: peer, outbox: outbox, logger: logger)
+                    if !messages.isEmpty {
+                        await self.core.receive(messages)
+                    }
+                    guard let next = try await batches.next() else {
+                        return .success(())
+                    }
+                    batch = next
                 }
-                return .success(())
             } catch {
                 return .failure(error)
             }
@@ -149,21 +163,21 @@ extension ContactsReplica {
         try result.get()
     }
 
-    /// Applies one frame from a peer.
-    private func handle(_ frame: ContactsPeerFrame, from peer: String, outbox: ContactsOutbox, logger: Logger) async {
+    /// Sorts one frame from a peer: changes and clocks go into `messages` for the replica's
+    /// actor, AskForUpdate asks the link to send the whole state, a skipped frame is logged.
+    private func handle(
+        _ frame: ContactsPeerFrame,
+        from peer: String,
+        into messages: inout [ContactsPeerMessage],
+        outbox: ContactsOutbox,
+        logger: Logger
+    ) async {
         switch frame {
+        case .message(.askForUpdate):
+            await self.peers.willSendState(to: peer)
+            outbox.requestResync()
         case .message(let message):
-            switch message {
-            case .update, .delete:
-                if let change = ContactsChange(message) {
-                    await self.core.receive(change)
-                }
-            case .heartBeat(_, let clock), .updateClock(let clock):
-                await self.core.observe(clock: clock)
-            case .askForUpdate:
-                await self.peers.willSendState(to: peer)
-                outbox.requestResync()
-            }
+            messages.append(message)
         case .skipped(let kind, let error):
             logger.notice(
                 "skipped an invalid frame from a peer",

@@ -83,7 +83,7 @@ public final class ContactsReplica: Service, Sendable {
     ///
     /// - Throws: If the address cannot be bound.
     public func run() async throws {
-        let server: NIOAsyncChannel<NIOAsyncChannel<ContactsReplicaInbound, ByteBuffer>, Never>
+        let server: NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never>
         do {
             server = try await self.bind()
         } catch {
@@ -128,7 +128,7 @@ public final class ContactsReplica: Service, Sendable {
         await self.peers.disconnect(peer: peer)
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ContactsReplicaInbound, ByteBuffer>, Never> {
+    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never> {
         let readTimeout = self.configuration.readTimeout
         let silence = self.configuration.heartbeatInterval * 3
         return try await ServerBootstrap(group: self.eventLoopGroup)
@@ -142,7 +142,8 @@ public final class ContactsReplica: Service, Sendable {
                             ContactsReplicaFrameDecoder(ContactsReplicaFrameReader(), readTimeout: readTimeout, silenceTimeout: silence)
                         )
                     )
-                    return try NIOAsyncChannel<ContactsReplicaInbound, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(ContactsFrameBatcher<ContactsReplicaInbound>())
+                    return try NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
     }

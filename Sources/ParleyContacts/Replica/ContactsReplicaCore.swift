@@ -49,29 +49,36 @@ actor ContactsReplicaCore {
         (self.state.clock, self.state.liveCount, self.state.tombstoneCount)
     }
 
-    /// A client's Update (or Delete, with `phone` `nil`): stamped, applied, queued for the disk
-    /// and then for the peers.
-    func localChange(user: ContactsText, contact: ContactsText, phone: ContactsText?) async {
-        let change = self.state.recordLocal(user: user, contact: contact, phone: phone)
-        self.enqueue(change, forward: true)
+    /// A client's Updates and Deletes (`phone` `nil`), in order: each stamped, applied, and
+    /// queued for the disk and then for the peers. Waits for the disk when too much is queued.
+    func localChanges(user: ContactsText, _ changes: [(contact: ContactsText, phone: ContactsText?)]) async {
+        for change in changes {
+            let stamped = self.state.recordLocal(user: user, contact: change.contact, phone: change.phone)
+            self.enqueue(stamped, forward: true)
+        }
+        self.wake.yield()
         if self.pending.count >= self.maximumPending {
             await self.waitUntilDurable()
         }
     }
 
-    /// A peer's Update or Delete: the clock observes its stamp, then it is merged.
-    func receive(_ change: ContactsChange) {
-        self.state.observe(clock: change.entry.stamp)
-        if self.state.merge(change) {
-            self.enqueue(change, forward: false)
-        } else {
-            self.wake.yield()
+    /// A peer's frames: Updates and Deletes are merged after the clock observes their stamp;
+    /// HeartBeat and UpdateClock clocks are observed. AskForUpdate is the link's business.
+    func receive(_ messages: [ContactsPeerMessage]) {
+        for message in messages {
+            switch message {
+            case .update, .delete:
+                guard let change = ContactsChange(message) else { continue }
+                self.state.observe(clock: change.entry.stamp)
+                if self.state.merge(change) {
+                    self.enqueue(change, forward: false)
+                }
+            case .heartBeat(_, let clock), .updateClock(let clock):
+                self.state.observe(clock: clock)
+            case .askForUpdate:
+                continue
+            }
         }
-    }
-
-    /// A clock from a peer's HeartBeat or UpdateClock.
-    func observe(clock: UInt32) {
-        self.state.observe(clock: clock)
         self.wake.yield()
     }
 
@@ -100,7 +107,6 @@ actor ContactsReplicaCore {
             self.pendingForward.append(change)
         }
         self.accepted += 1
-        self.wake.yield()
     }
 
     /// Waits until every change accepted so far is written (or the replica closes).

@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import ParleyContacts
+
+/// Clients and peers written from the seed's tables, on raw sockets, and bad input.
+@Suite("Seed wire compatibility and bad input", .serialized)
+struct SeedClientTests {
+    @Test("A raw-socket client round-trips Update, Delete and ListAll")
+    func rawClientRoundTrip() async throws {
+        let directory = try temporaryDirectory()
+        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let socket = try RawSocket(port: replica.port)
+        try socket.send(SeedBytes.clientGreeting("Beloin"))
+        try socket.send(SeedBytes.clientUpdate("Juan", "85999999999"))
+        try socket.send(SeedBytes.clientUpdate("Ana", "+55 (85) 1234"))
+        try socket.send(SeedBytes.clientUpdate("中文", "1"))
+        let listed = try socket.listAll()
+        #expect(listed.map(\.0) == ["Ana", "Juan", "中文"])
+        #expect(listed.map(\.1) == ["+55 (85) 1234", "85999999999", "1"])
+        try socket.send(SeedBytes.clientDelete("Juan"))
+        #expect(try socket.listAll().map(\.0) == ["Ana", "中文"])
+        // Another user sees only their own list.
+        let other = try RawSocket(port: replica.port)
+        try other.send(SeedBytes.clientGreeting("Someone"))
+        #expect(try other.listAll().isEmpty)
+        await replica.stop()
+    }
+
+    @Test("A raw-socket peer: name answer, Update with Clock 11, AskForUpdate answered with Updates, Deletes, HeartBeat")
+    func rawPeer() async throws {
+        let directory = try temporaryDirectory()
+        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let peer = try RawSocket(port: replica.port)
+        try peer.send(SeedBytes.serverGreeting("contact-server-2"))
+        #expect(try peer.receive(256) == SeedBytes.name("contact-server-1"))
+        try peer.send(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999"))
+        try peer.send(SeedBytes.peerUpdate(12, "Beloin", "Ana", "1"))
+        try peer.send(SeedBytes.peerDelete(13, "Beloin", "Ana"))
+        #expect(await eventually { let state = await replica.state; return state.liveCount == 1 && state.tombstoneCount == 1 })
+        let client = try RawSocket(port: replica.port)
+        try client.send(SeedBytes.clientGreeting("Beloin"))
+        #expect(try client.listAll().map(\.0) == ["Juan"])
+        #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("Juan"))?.stamp == 11)
+        #expect(await replica.state.clock >= 14)
+
+        try peer.send([5])
+        var frames: [[UInt8]] = []
+        while true {
+            let type = try peer.receive(1)[0]
+            switch type {
+            case 1: frames.append([1] + (try peer.receive(536)))
+            case 2: frames.append([2] + (try peer.receive(516)))
+            case 3: frames.append([3] + (try peer.receive(5)))
+            default: Issue.record("unexpected type \(type)")
+            }
+            if type == 3 { break }
+        }
+        #expect(frames.count == 3)
+        #expect(frames.contains(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999")))
+        #expect(frames.contains(SeedBytes.peerDelete(13, "Beloin", "Ana")))
+        #expect(frames.last?.prefix(2) == [3, 1])
+        await replica.stop()
+    }
+
+    @Test("Bad input closes only its own connection; other connections and the data are untouched")
+    func badInput() async throws {
+        let directory = try temporaryDirectory()
+        let replica = try await RunningReplica.start(name: "A", directory: directory, readTimeout: .milliseconds(300))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let good = try RawSocket(port: replica.port)
+        try good.send(SeedBytes.clientGreeting("Beloin"))
+        try good.send(SeedBytes.clientUpdate("Juan", "85999999999"))
+        #expect(try good.listAll().count == 1)
+
+        func expectClosed(_ bytes: [UInt8], _ comment: Comment) throws {
+            let socket = try RawSocket(port: replica.port)
+            try socket.send(bytes)
+            #expect(socket.isClosedByPeer(), comment)
+        }
+        let greeting = SeedBytes.clientGreeting("Beloin")
+        try expectClosed(greeting + [9], "unknown client type")
+        try expectClosed([7] + SeedBytes.name("x"), "unknown greeting kind")
+        try expectClosed(greeting + [1] + [0xC3, 0x28] + [UInt8](repeating: 0, count: 254) + SeedBytes.phone("1"), "invalid UTF-8")
+        try expectClosed(greeting + SeedBytes.clientUpdate("", "1"), "empty contact name")
+        try expectClosed(SeedBytes.clientGreeting(""), "empty user name")
+        try expectClosed(greeting + SeedBytes.clientUpdate("Juan", "call me"), "bad phone number")
+        try expectClosed(greeting + Array(SeedBytes.clientUpdate("Juan", "0").prefix(120)), "stalled half frame")
+        try expectClosed(Array(greeting.prefix(10)), "stalled greeting")
+        try expectClosed(SeedBytes.serverGreeting("peer") + [42], "unknown peer type")
+
+        // A peer link skips a whole Update with an invalid field and stays open.
+        let peer = try RawSocket(port: replica.port)
+        try peer.send(SeedBytes.serverGreeting("B"))
+        _ = try peer.receive(256)
+        let invalid = [1] + SeedBytes.clock(50) + SeedBytes.name("Beloin") + [0xFF] + [UInt8](repeating: 0, count: 255)
+            + SeedBytes.phone("1")
+        try peer.send(invalid + SeedBytes.peerUpdate(51, "Beloin", "Ana", "2"))
+        #expect(await eventually { await replica.state.liveCount == 2 })
+
+        #expect(try good.listAll().map(\.0) == ["Ana", "Juan"])
+        #expect(await replica.state.liveCount == 2)
+        #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("Juan"))?.phone == .phone("85999999999"))
+        await replica.stop()
+    }
+}
