@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import ParleyContacts
 import ParleyTestSupport
 import Testing
 #if canImport(Glibc)
@@ -155,5 +156,65 @@ import Glibc
         serve.signal(SIGTERM)
         #expect(try await serve.wait() == 0)
         #expect(try await server.psql("SELECT title FROM posts", database: name).contains("pg"))
+    }
+}
+
+/// Three `parley serve contacts` processes; one is killed with SIGKILL and catches up.
+@Suite struct ContactsProcessTests {
+    static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+        }
+        guard bound else { throw ProcessError("cannot find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    static func list(_ user: String, at port: Int) async throws -> [String] {
+        try await ContactsClient(user: user, servers: [("127.0.0.1", port)]).list().map { "\($0.name)=\($0.phone)" }
+    }
+
+    @Test func aReplicaKilledWithSIGKILLCatchesUp() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let ports = try (1...3).map { _ in try Self.freePort() }
+        func start(_ index: Int) throws -> ParleyProcess {
+            let peers = (0..<3).filter { $0 != index }.flatMap { ["--peer", "r\($0)@127.0.0.1:\(ports[$0])"] }
+            return try ParleyProcess(
+                ["serve", "contacts", "--name", "r\(index)", "--listen", "127.0.0.1:\(ports[index])", "--data-dir", folder.path] + peers
+            )
+        }
+        var replicas = try (0..<3).map(start)
+        for replica in replicas { _ = try await replica.waitFor(#"contacts replica r\d listening"#) }
+        let first = ContactsClient(user: "alice", servers: [("127.0.0.1", ports[0])])
+        try await first.update(contact: "Juan", phone: "85999999999")
+        try await first.update(contact: "王芳", phone: "+8613800000000")
+
+        func converged(_ expected: [String], at port: Int) async -> Bool {
+            for _ in 0..<100 {
+                if (try? await Self.list("alice", at: port)) == expected { return true }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            return false
+        }
+        #expect(await converged(["Juan=85999999999", "王芳=+8613800000000"], at: ports[2]))
+
+        replicas[2].signal(SIGKILL)
+        try await replicas[2].wait()
+        try await first.delete(contact: "Juan")
+        try await ContactsClient(user: "alice", servers: [("127.0.0.1", ports[1])]).update(contact: "Zoë", phone: "123")
+        let expected = ["Zoë=123", "王芳=+8613800000000"]
+        #expect(await converged(expected, at: ports[0]))
+
+        replicas[2] = try start(2)
+        _ = try await replicas[2].waitFor(#"contacts replica r2 listening"#)
+        #expect(await converged(expected, at: ports[2]))
+        for replica in replicas { replica.signal(SIGTERM) }
+        for replica in replicas { #expect(try await replica.wait() == 0) }
     }
 }
