@@ -20,21 +20,8 @@ import NIOPosix
 /// Call ``close()`` when done: it ends the session on the server, so its ephemeral znodes vanish
 /// at once. Safe to use from many tasks at once.
 ///
-/// Leader election (lowest sequence number leads; each other member waits for the one just before
-/// it, so one deletion wakes one member):
-///
-/// ```swift
-/// let client = try await ZooKeeperClient.connect(configuration: .init(connectionString: "zk1:2181,zk2:2181"))
-/// let me = try await client.create(path: "/app/election/n_", data: address, mode: .ephemeralSequential, createParents: true)
-/// while true {
-///     let members = try await client.getChildren(path: "/app/election")
-///         .sorted { ZooKeeperClient.sequenceNumber(of: $0)! < ZooKeeperClient.sequenceNumber(of: $1)! }
-///     let index = members.firstIndex(of: String(me.split(separator: "/").last!))!
-///     if index == 0 { break }  // leading; also watch client.sessionEvents() and stop on .disconnected/.expired
-///     let (stat, watch) = try await client.existsAndWatch(path: "/app/election/" + members[index - 1])
-///     if stat != nil { _ = try await watch.event() }
-/// }
-/// ```
+/// Recipes built on it: ``LeaderElection`` (a candidate) and ``LeaderObserver`` (following an
+/// election without taking part).
 public final class ZooKeeperClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: Configuration

@@ -9,6 +9,10 @@ import Synchronization
 final class TCPProxy: Sendable {
     private struct State {
         var paused = false
+        /// Replies (server to client) are dropped, requests still forwarded.
+        var repliesPaused = false
+        /// The request type after which replies are dropped, see ``pauseReplies(afterRequestOfType:)``.
+        var cutAfterOpCode: Int32?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var listener: (any Channel)?
     }
@@ -24,6 +28,27 @@ final class TCPProxy: Sendable {
 
     var isPaused: Bool { self.state.withLock { $0.paused } }
 
+    /// Whether bytes from the server to the client are dropped now.
+    var areRepliesPaused: Bool { self.state.withLock { $0.paused || $0.repliesPaused } }
+
+    /// From the first client request of this type (ZooKeeper's op code, read from the frame
+    /// header at the start of a read) on, forwards that request but drops every reply: as if the
+    /// network failed just after the request was sent.
+    func pauseReplies(afterRequestOfType opCode: Int32) {
+        self.state.withLock { $0.cutAfterOpCode = opCode }
+    }
+
+    /// Called with each chunk from the client before it is forwarded.
+    fileprivate func sawRequest(_ buffer: ByteBuffer) {
+        guard let type = buffer.getInteger(at: buffer.readerIndex + 8, as: Int32.self) else { return }
+        self.state.withLock { state in
+            if state.cutAfterOpCode == type {
+                state.cutAfterOpCode = nil
+                state.repliesPaused = true
+            }
+        }
+    }
+
     /// Starts listening on a free port and returns it.
     func start() async throws -> Int {
         let listener = try await ServerBootstrap(group: self.group)
@@ -32,7 +57,7 @@ final class TCPProxy: Sendable {
             .childChannelInitializer { inbound in
                 self.track(inbound)
                 return inbound.eventLoop.makeCompletedFuture {
-                    try inbound.pipeline.syncOperations.addHandler(Relay(proxy: self, partner: nil))
+                    try inbound.pipeline.syncOperations.addHandler(Relay(proxy: self, partner: nil, fromClient: true))
                 }.flatMap {
                     self.connectOutbound(for: inbound)
                 }
@@ -49,7 +74,7 @@ final class TCPProxy: Sendable {
             .channelInitializer { outbound in
                 self.track(outbound)
                 return outbound.eventLoop.makeCompletedFuture {
-                    try outbound.pipeline.syncOperations.addHandler(Relay(proxy: self, partner: inbound))
+                    try outbound.pipeline.syncOperations.addHandler(Relay(proxy: self, partner: inbound, fromClient: false))
                 }
             }
             .connect(host: "127.0.0.1", port: self.targetPort)
@@ -84,6 +109,8 @@ final class TCPProxy: Sendable {
     func resume() {
         let connections = self.state.withLock { state -> [any Channel] in
             state.paused = false
+            state.repliesPaused = false
+            state.cutAfterOpCode = nil
             return Array(state.connections.values)
         }
         for connection in connections { connection.close(promise: nil) }
@@ -103,15 +130,25 @@ final class TCPProxy: Sendable {
 
         let proxy: TCPProxy
         var partner: (any Channel)?
+        /// Whether this relay reads from the client (and writes to the server).
+        let fromClient: Bool
 
-        init(proxy: TCPProxy, partner: (any Channel)?) {
+        init(proxy: TCPProxy, partner: (any Channel)?, fromClient: Bool) {
             self.proxy = proxy
             self.partner = partner
+            self.fromClient = fromClient
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard !self.proxy.isPaused, let partner = self.partner else { return }
-            partner.writeAndFlush(Self.unwrapInboundIn(data), promise: nil)
+            let buffer = Self.unwrapInboundIn(data)
+            if self.fromClient {
+                guard !self.proxy.isPaused, let partner = self.partner else { return }
+                self.proxy.sawRequest(buffer)
+                partner.writeAndFlush(buffer, promise: nil)
+            } else {
+                guard !self.proxy.areRepliesPaused, let partner = self.partner else { return }
+                partner.writeAndFlush(buffer, promise: nil)
+            }
         }
 
         func channelInactive(context: ChannelHandlerContext) {
