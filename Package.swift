@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "ParleyCore",
                 "SMTPClient",
+                "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -248,6 +249,7 @@ let package = Package(
                 "ParleyVerifier",
                 "ParleyCore",
                 "SMTPClient",
+                "RedisClient",
                 "ParleyTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -15,6 +15,8 @@ public struct ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
         case usernameTaken = "username_taken"
         /// The input is larger than allowed.
         case tooLarge = "too_large"
+        /// Too many attempts; the message says when to try again.
+        case rateLimited = "rate_limited"
         /// A dependency (backend, database) cannot be reached right now.
         case unavailable
         /// The request body is not in a format the endpoint takes.

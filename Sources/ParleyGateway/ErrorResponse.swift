@@ -10,6 +10,7 @@ extension ParleyError.Code {
         case .invalidCredentials, .unauthenticated: .unauthorized
         case .usernameTaken: .conflict
         case .tooLarge: .contentTooLarge
+        case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable
         case .unsupportedMediaType: .unsupportedMediaType
         case .forbidden: .forbidden
