@@ -25,6 +25,8 @@ fi
 command -v swift >/dev/null || { echo "swift not found: install Swift 6.x (see README)" >&2; exit 1; }
 
 # One build with the tests, then run without rebuilding (a plain `swift test` after
-# `swift build` rebuilds with other settings).
+# `swift build` rebuilds with other settings). The suites start real servers (PostgreSQL,
+# ZooKeeper JVMs, Redis, SMTP, parley processes); run one test at a time so that on a
+# 2-core machine no test starves another of the time its protocol allows.
 swift build --build-tests
-swift test --skip-build "$@"
+swift test --skip-build --no-parallel "$@"

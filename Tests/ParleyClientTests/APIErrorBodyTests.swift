@@ -16,7 +16,7 @@ import Testing
     }
 
     @Test func unknownCodeKeepsTheMessage() {
-        let body = Data(#"{"error":{"code":"rate_limited","message":"Slow down."}}"#.utf8)
+        let body = Data(#"{"error":{"code":"slow_down","message":"Slow down."}}"#.utf8)
         #expect(APIErrorBody.parleyError(status: 429, body: body) == ParleyError(.internal, "Slow down."))
     }
 
