@@ -20,30 +20,30 @@ import Darwin
 /// - Cleanup: servers still running when the process exits are killed by an `atexit` hook and
 ///   their folders removed. Should the process die without running it, the next `start()` kills
 ///   and removes every `/tmp/parley-redis-*` whose owning process is gone.
-actor RedisServer {
+public actor RedisServer {
     /// Whether tests that need Redis run: `false` only on a developer's machine that sets
     /// `PARLEY_SKIP_REDIS=1`; under `CI=true` they always run.
-    static let isEnabled: Bool = {
+    public static let isEnabled: Bool = {
         let environment = ProcessInfo.processInfo.environment
         return environment["PARLEY_SKIP_REDIS"] != "1" || environment["CI"] == "true"
     }()
 
     /// The server shared by the whole test run, started on first use.
-    static func shared() async throws -> RedisServer {
+    public static func shared() async throws -> RedisServer {
         try await SharedRedisServer.instance.server()
     }
 
     /// The folder holding the config, the pid file and the log.
-    let root: URL
+    public nonisolated let root: URL
     /// The password clients must give (`requirepass`).
-    let password: String
+    public nonisolated let password: String
     /// The TCP port, chosen on first start and kept across restarts.
-    private(set) var port = 0
+    public private(set) var port = 0
     /// The running `redis-server`, and its exit status when it ends.
     private var process: (handle: Process, exit: AsyncStream<Int32>)?
 
     /// Describes a server; nothing runs before `start()`.
-    init() {
+    public init() {
         let id = UUID().uuidString.lowercased()
         self.root = URL(fileURLWithPath: "/tmp/parley-redis-\(id)", isDirectory: true)
         self.password = "test-\(id.prefix(8))"
@@ -53,7 +53,7 @@ actor RedisServer {
     private nonisolated var pidPath: String { self.root.appendingPathComponent("redis.pid").path }
 
     /// Starts the server (on the port of the previous start, if any) and waits until `PING` answers.
-    func start() async throws {
+    public func start() async throws {
         guard self.process == nil else { return }
         let binary = try Self.binary()
         if !FileManager.default.fileExists(atPath: self.root.path) {
@@ -77,7 +77,7 @@ actor RedisServer {
     }
 
     /// Kills the server with SIGKILL, as a crash would, and waits until it has exited.
-    func kill() async {
+    public func kill() async {
         guard let process = self.process else { return }
         self.process = nil
         Self.signal(process.handle.processIdentifier, SIGKILL)
@@ -85,7 +85,7 @@ actor RedisServer {
     }
 
     /// Kills the server and removes its folder.
-    func shutdown() async {
+    public func shutdown() async {
         await self.kill()
         try? FileManager.default.removeItem(at: self.root)
         Self.running.withLock { _ = $0.remove(self.root.path) }
@@ -134,7 +134,7 @@ actor RedisServer {
     }
 
     /// Finds `redis-server` in the usual places and on `PATH`.
-    static func binary() throws -> String {
+    public static func binary() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let candidates = ["/usr/bin", "/usr/local/bin", "/usr/sbin"] + path.split(separator: ":").map(String.init)
         for directory in candidates where FileManager.default.isExecutableFile(atPath: "\(directory)/redis-server") {
@@ -180,7 +180,7 @@ actor RedisServer {
     }
 
     /// A TCP port on 127.0.0.1 that was free a moment ago.
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw RedisServerError("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
@@ -283,7 +283,7 @@ private actor SharedRedisServer {
 }
 
 /// The test server could not be set up; the message says why and what to install.
-struct RedisServerError: Error, CustomStringConvertible {
+public struct RedisServerError: Error, CustomStringConvertible {
     /// What went wrong.
     let message: String
     /// Whether the chosen port was taken meanwhile (the start is retried).
@@ -294,5 +294,5 @@ struct RedisServerError: Error, CustomStringConvertible {
         self.portInUse = portInUse
     }
 
-    var description: String { self.message }
+    public var description: String { self.message }
 }
