@@ -36,7 +36,7 @@ public struct AccountService: Sendable {
     public func register(_ params: BackendAPI.Credentials) async throws -> User {
         let username = try Username(params.username)
         try PasswordRule.validate(params.password)
-        let hash = try await Self.offload { Bcrypt.hash(params.password, cost: self.bcryptCost) }
+        let hash = try await Self.offload { Bcrypt.hash(Self.prehash(params.password), cost: self.bcryptCost) }
         return try await self.users.create(username: username, passwordHash: hash, now: self.now())
     }
 
@@ -48,7 +48,7 @@ public struct AccountService: Sendable {
         else { throw wrong }
         let found = try await self.users.credentials(usernameKey: Username.key(params.username))
         let hash = found?.passwordHash ?? self.decoyHash
-        let matches = try await Self.offload { Bcrypt.verify(params.password, hash: hash) }
+        let matches = try await Self.offload { Bcrypt.verify(Self.prehash(params.password), hash: hash) }
         guard let found, matches else { throw wrong }
 
         let token = Self.randomToken()
@@ -93,6 +93,13 @@ public struct AccountService: Sendable {
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// What bcrypt gets instead of the password: bcrypt reads a C string of at most 72 bytes,
+    /// so a NUL would cut the password short and a long one would lose its end. SHA-256 in
+    /// base64 is 44 bytes without a NUL, and keeps every byte of the password.
+    static func prehash(_ password: String) -> String {
+        Data(SHA256.hash(data: Data(password.utf8))).base64EncodedString()
     }
 
     /// The stored form of a token: SHA-256, hex. A database leak does not leak sessions.

@@ -28,18 +28,28 @@ public struct BoardService: Sendable {
         return try await self.posts.create(author: author, userID: userID, draft: draft, now: self.now())
     }
 
-    /// A page of posts, newest first.
+    /// Bytes of posts a page may carry, leaving room for the envelope in a 1 MiB message.
+    static let pageBudget = Limits.rpcMessageBytes - 16 * 1024
+
+    /// A page of posts, newest first; fewer than `limit` when they are long.
     public func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage {
         guard Limits.pageSize.contains(params.limit) else {
             throw ParleyError(.invalidInput, "limit must be between 1 and 100.")
         }
         // One extra row tells whether there is a next page.
         var posts = try await self.posts.list(limit: params.limit + 1, before: params.before)
-        var next: String?
-        if posts.count > params.limit {
-            posts.removeLast()
-            next = posts.last.map { String($0.id) }
+        var more = posts.count > params.limit
+        if more { posts.removeLast() }
+        // A page must fit one JSON-RPC message (1 MiB): stop early when long posts would not,
+        // counting each post at its worst-case JSON size (every byte escaped to two).
+        var budget = Self.pageBudget
+        if let cut = posts.firstIndex(where: { post in
+            budget -= 2 * (post.title.utf8.count + post.body.utf8.count + post.author.utf8.count) + 128
+            return budget < 0
+        }), cut > 0 {
+            posts.removeSubrange(cut...)
+            more = true
         }
-        return .init(posts: posts, next: next)
+        return .init(posts: posts, next: more ? posts.last.map { String($0.id) } : nil)
     }
 }

@@ -10,6 +10,10 @@ public enum Limits {
     public static let titleLength = 1...200
     /// Longest post body, in characters.
     public static let bodyLength = 1...10_000
+    /// Most UTF-8 bytes in a title (a character may take many bytes).
+    public static let titleBytes = 800
+    /// Most UTF-8 bytes in a body.
+    public static let bodyBytes = 40_000
     /// Largest HTTP request body the gateway reads.
     public static let requestBodyBytes = 64 * 1024
     /// Largest JSON-RPC message either side accepts.
@@ -102,6 +106,11 @@ public struct PostDraft: Sendable, Equatable {
         }
         guard body.count <= Limits.bodyLength.upperBound else {
             throw ParleyError(.tooLarge, "A body has at most 10,000 characters.")
+        }
+        // Characters can be long (an accent stack, an emoji sequence): bytes are bounded too,
+        // so that a page of posts always fits a JSON-RPC message.
+        guard title.utf8.count <= Limits.titleBytes, body.utf8.count <= Limits.bodyBytes else {
+            throw ParleyError(.tooLarge, "A post is too long: at most 800 bytes of title and 40,000 of body in UTF-8.")
         }
         self.title = title
         self.body = body

@@ -32,7 +32,11 @@ public struct GatewayService: Service {
         configuration.contactsServers += await self.contacts()
         var logger = self.configuration.logger
         logger[metadataKey: "jsonrpc.backend"] = "\(address.host):\(address.port)"
-        let client = JSONRPCClient(configuration: .init(host: address.host, port: address.port, logger: logger))
+        // Longer than the backend's own database timeouts (connect 5 s + query 10 s), so a slow
+        // write is not reported as failed while it still commits.
+        let client = JSONRPCClient(
+            configuration: .init(host: address.host, port: address.port, requestTimeout: .seconds(20), logger: logger)
+        )
         let app = try await buildGateway(
             backend: RPCBackend(client: client, logger: logger), configuration: configuration, onListening: self.onListening
         )

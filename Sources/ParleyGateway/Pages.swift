@@ -10,6 +10,7 @@ struct Pages: Sendable {
 
     /// Loads the templates and the stylesheet from `Resources/`.
     static func load() async throws -> Pages {
+        MustacheContentTypes.register(ScalarHTMLEscaping(), named: ScalarHTMLEscaping.name)
         let root = Bundle.module.bundleURL.appendingPathComponent("Resources")
         let library = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
         let stylesheet = try String(contentsOf: root.appendingPathComponent("parley.css"), encoding: .utf8)
@@ -40,5 +41,29 @@ struct Pages: Sendable {
     static func openAPIDocument() throws -> String {
         let url = Bundle.module.bundleURL.appendingPathComponent("Resources/openapi.yaml")
         return try String(contentsOf: url, encoding: .utf8)
+    }
+}
+
+/// HTML escaping for every template (each starts with `{{% CONTENT_TYPE: PARLEY_HTML}}`).
+///
+/// swift-mustache's own escaping looks at whole characters, so a `"` followed by a combining
+/// accent (one character, two scalars) would go out unescaped and could close an attribute.
+/// This one looks at every Unicode scalar.
+struct ScalarHTMLEscaping: MustacheContentType {
+    static let name = "PARLEY_HTML"
+
+    func escapeText(_ text: String) -> String {
+        var escaped = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": escaped.append(contentsOf: "&amp;".unicodeScalars)
+            case "<": escaped.append(contentsOf: "&lt;".unicodeScalars)
+            case ">": escaped.append(contentsOf: "&gt;".unicodeScalars)
+            case "\"": escaped.append(contentsOf: "&quot;".unicodeScalars)
+            case "'": escaped.append(contentsOf: "&#39;".unicodeScalars)
+            default: escaped.append(scalar)
+            }
+        }
+        return String(escaped)
     }
 }

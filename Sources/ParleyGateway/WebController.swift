@@ -105,7 +105,9 @@ extension WebController {
         var visitor = try await self.visitor(request)
         try visitor.csrf.check(form.csrf)
         let draft = (title: form.title ?? "", body: form.body ?? "")
-        let token = visitor.session == nil ? nil : try? SessionCookie.token(in: request)
+        // Whenever the browser sends a session cookie, the post is written as that session:
+        // if it expired meanwhile, the backend refuses and the writer is told, never turned into Guest.
+        let token = try? SessionCookie.token(in: request)
         do {
             _ = try await self.backend.post(.init(token: token, title: draft.title, body: draft.body))
         } catch let error as ParleyError where error.code != .unavailable && error.code != .internal {

@@ -92,7 +92,9 @@ struct ServeCommand: AsyncParsableCommand {
             let server = BackendServer(
                 storage: storage,
                 configuration: .init(
-                    host: settings.host, port: settings.rpcPort,
+                    // In one process the backend is reached over loopback only: it has no
+                    // authentication of its own, whatever --host exposes.
+                    host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.rpcPort,
                     sessionTTL: .seconds(settings.sessionMinutes * 60), logger: Logger(label: "parley.backend")
                 )
             )
@@ -121,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
                     guard let port = await backendServer.boundAddress()?.port else {
                         throw ParleyError(.unavailable, "the backend did not start")
                     }
-                    return (host == "0.0.0.0" ? "127.0.0.1" : host, port)
+                    return ("127.0.0.1", port)
                 }
                 return fixedBackend
             }, contacts: { [contactsReplica] in

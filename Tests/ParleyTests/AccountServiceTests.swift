@@ -67,3 +67,47 @@ import Testing
         }
     }
 }
+
+@Suite struct PasswordHashingTests {
+    @Test func everyByteOfThePasswordCounts() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+        // A NUL and a tail beyond bcrypt's 72 bytes both matter.
+        let long = String(repeating: "я", count: 100) + "end"
+        _ = try await accounts.register(.init(username: "nul", password: "\u{0}secret12"))
+        _ = try await accounts.register(.init(username: "long", password: long))
+        await #expect(throws: ParleyError.self) { try await accounts.login(.init(username: "nul", password: "\u{0}")) }
+        await #expect(throws: ParleyError.self) { try await accounts.login(.init(username: "nul", password: "\u{0}other12")) }
+        #expect(try await accounts.login(.init(username: "nul", password: "\u{0}secret12")).username == "nul")
+        await #expect(throws: ParleyError.self) { try await accounts.login(.init(username: "long", password: String(repeating: "я", count: 100) + "END")) }
+        #expect(try await accounts.login(.init(username: "long", password: long)).username == "long")
+        try await storage.close()
+    }
+}
+
+@Suite struct BoardPagingTests {
+    /// Long posts (4-byte characters up to the limits) still make pages that fit one JSON-RPC
+    /// message; the rest comes on the next pages, each post exactly once.
+    @Test func pagesOfLongPostsFitOneMessage() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+        let board = BoardService(posts: storage.posts, accounts: accounts)
+        for index in 0..<30 {
+            _ = try await board.post(.init(token: nil, title: "\(index) " + String(repeating: "😀", count: 190), body: String(repeating: "😀", count: 10_000)))
+        }
+        // 10,000 characters, 80,000 bytes: refused by the byte limit.
+        #expect(throws: ParleyError.self) { try PostDraft(title: "t", body: String(repeating: "👍🏽", count: 10_000)) }
+        #expect(String(repeating: "👍🏽", count: 10_000).count == 10_000)
+        var seen: [Int64] = []
+        var before: Int64?
+        repeat {
+            let page = try await board.list(.init(limit: 100, before: before))
+            #expect(try JSONEncoder().encode(page).count < Limits.rpcMessageBytes)
+            #expect(!page.posts.isEmpty)
+            seen += page.posts.map(\.id)
+            before = page.next.flatMap(Int64.init)
+        } while before != nil
+        #expect(seen == Array((1...30).reversed()))
+        try await storage.close()
+    }
+}

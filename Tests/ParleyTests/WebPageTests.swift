@@ -133,6 +133,12 @@ import Testing
             #expect(shown.contains("A post needs a body."))
             #expect(!shown.contains("<script>"))
             #expect(again.headers[.contentSecurityPolicy]?.contains("script-src 'none'") == true)
+            // A quote followed by a combining accent is one character but still a quote.
+            let sneaky = "x\"\u{301} autofocus onfocus=alert(1) x=\""
+            let reshown = try await browser.request("/posts", .post, form: ["csrf": browser.csrf, "title": sneaky, "body": ""])
+            let html = String(buffer: reshown.body)
+            #expect(!html.contains(" autofocus onfocus=alert(1) x=\""))
+            #expect(html.contains("x&quot;\u{301} autofocus onfocus=alert(1) x=&quot;"))
         }
     }
 
