@@ -17,7 +17,9 @@ public struct ISO8601Date: Sendable, Hashable, Codable {
     /// Written by hand for years 0–9999 because Foundation's format style costs more than
     /// the rest of encoding a post (measured in BENCHMARKS.md); other years use the style.
     public static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
+        guard let milliseconds = Int64(exactly: (date.timeIntervalSince1970 * 1000).rounded()) else {
+            return date.formatted(Self.style)
+        }
         let (days, inDay) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let (day, time) = inDay < 0 ? (days - 1, inDay + 86_400_000) : (days, inDay)
         let (year, month, dayOfMonth) = Self.civil(fromDays: day)
@@ -45,7 +47,11 @@ public struct ISO8601Date: Sendable, Hashable, Codable {
     /// Parses ISO 8601 text with or without fractional seconds. `YYYY-MM-DDTHH:MM:SS[.fff]Z`
     /// takes a fast path; any other form goes to Foundation.
     public static func parse(_ text: String) -> Date? {
-        Self.parseUTC(Array(text.utf8)) ?? (try? Self.style.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
+        let bytes = Array(text.utf8)
+        if (bytes.count == 20 || bytes.count == 24) && bytes.last == UInt8(ascii: "Z") && bytes[10] == UInt8(ascii: "T") {
+            return Self.parseUTC(bytes)  // this form's verdict is final: no lenient second opinion
+        }
+        return (try? Self.style.parse(text)) ?? (try? Date.ISO8601FormatStyle().parse(text))
     }
 
     private static func parseUTC(_ bytes: [UInt8]) -> Date? {
@@ -71,6 +77,7 @@ public struct ISO8601Date: Sendable, Hashable, Codable {
             milliseconds = fraction
         }
         let days = Self.days(fromCivil: year, month, day)
+        guard Self.civil(fromDays: days) == (year, month, day) else { return nil }  // no 30 February
         let total = ((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + milliseconds
         return Date(timeIntervalSince1970: Double(total) / 1000)
     }

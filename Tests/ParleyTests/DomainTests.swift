@@ -92,7 +92,7 @@ import Testing
     @Test func parsesOtherFormsAndRejectsNonsense() {
         #expect(ISO8601Date.parse("2026-11-28T12:40:28Z") == Date(timeIntervalSince1970: 1_795_869_628))
         #expect(ISO8601Date.parse("2026-11-28T13:40:28+01:00") == Date(timeIntervalSince1970: 1_795_869_628))
-        for bad in ["", "yesterday", "2026-13-01T00:00:00Z", "2026-11-28 12:40:28Z", "2026-11-28T12:40:2xZ"] {
+        for bad in ["", "yesterday", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00.000Z", "2026-13-01T00:00:00Z", "2026-11-28 12:40:28Z", "2026-11-28T12:40:2xZ"] {
             #expect(ISO8601Date.parse(bad) == nil, "\(bad)")
         }
     }
