@@ -118,7 +118,9 @@ extension JSONRPCServer {
             if let underlying {
                 logger.error(
                     "handler failed",
-                    metadata: ["jsonrpc.method": "\(method)", "error": "\(String(reflecting: underlying))"]
+                    // `description`, not `String(reflecting:)`: errors such as postgres-nio's keep
+                    // bound values (which may be secrets) out of their description.
+                    metadata: ["jsonrpc.method": "\(method)", "error": "\(type(of: underlying)): \(underlying)"]
                 )
             }
             return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))

@@ -46,7 +46,14 @@ public struct AccountService: Sendable {
         guard params.password.count <= Limits.passwordLength.upperBound,
             params.username.count <= 4 * Limits.usernameLength.upperBound
         else { throw wrong }
-        let found = try await self.users.credentials(usernameKey: Username.key(params.username))
+        // A name that breaks the rules (a NUL, say) cannot belong to an account: no lookup, the
+        // same answer and the same time as an unknown name, on every storage engine.
+        let found: UserCredentials? =
+            if let username = try? Username(params.username) {
+                try await self.users.credentials(usernameKey: username.key)
+            } else {
+                nil
+            }
         let hash = found?.passwordHash ?? self.decoyHash
         let matches = try await Self.offload { Bcrypt.verify(Self.prehash(params.password), hash: hash) }
         guard let found, matches else { throw wrong }

@@ -86,7 +86,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let parleyError = ParleyError.from(error)
             if parleyError.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: ["error": "\(type(of: error)): \(error)"])
             }
             return Self.response(for: parleyError)
         }

@@ -11,7 +11,7 @@ struct WebErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch {
             let parleyError = ParleyError.from(error)
             if parleyError.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: ["error": "\(type(of: error)): \(error)"])
             }
             let heading =
                 switch parleyError.code {
