@@ -41,15 +41,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Folder of the embedded SQLite database (default ./parley-data).")
     var dataDir: String?
 
-    @Option(help: """
-        The database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require (default:         SQLite in --data-dir). Prefer PARLEY_DATABASE_URL, which keeps the password out of `ps`.
-        """)
+    @Option(help: "The database: sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require (default: SQLite in --data-dir). Prefer PARLEY_DATABASE_URL, which keeps the password out of `ps`.")
     var database: String?
 
     @Flag(help: "Do not apply pending migrations at start (env PARLEY_SKIP_MIGRATIONS=1); refuse to start while any is pending.")
     var skipMigrations = false
 
-    @Option(help: "The backend a gateway calls, HOST:PORT (default 127.0.0.1:1234).")
+    @Option(help: "The backend a gateway calls, HOST:PORT (default 127.0.0.1:<rpc-port>).")
     var backend: String?
 
     @Option(help: "Minutes a session lasts without use (default 60).")

@@ -148,7 +148,12 @@ import Glibc
         #expect(result.output.contains("applied 1: "), "\(result.output)")
         #expect(!result.output.contains("not-shown-secret"))
 
-        let serve = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--skip-migrations"], environment: env)
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let serve = try ParleyProcess(
+            ["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path, "--skip-migrations"],
+            environment: env
+        )
         let gateway = try await serve.waitFor(Self.listening)
         #expect(try await http(.POST, gateway + "/api/v1/posts", json: #"{"title":"pg","body":"stored in PostgreSQL"}"#).status == 201)
         #expect(serve.text.contains("data: postgres://parley:***@127.0.0.1"))
