@@ -52,11 +52,7 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
     router.add(middleware: WebErrorMiddleware(pages: pages))
     router.get("/healthz") { _, _ in "ok\n" }
     if let registry = configuration.metrics {
-        router.get("/metrics") { _, _ in
-            var headers = HTTPFields()
-            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
-        }
+        router.get("/metrics") { _, _ in metricsResponse(registry) }
     }
     let contacts = ContactsController<GatewayContext>(backend: backend, servers: configuration.contactsServers, pages: pages, cookie: cookie)
     WebController(backend: backend, cookie: cookie, pages: pages).addRoutes(to: router)

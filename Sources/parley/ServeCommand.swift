@@ -68,6 +68,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Gateway: the contacts replicas for the Contacts page, HOST:PORT,HOST:PORT (env PARLEY_CONTACTS).")
     var contacts: String?
 
+    @Option(help: "Serve Prometheus /metrics and /healthz on this port (0 picks one) for roles without HTTP of their own: backend, contacts (env PARLEY_METRICS_PORT).")
+    var metricsPort: Int?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -131,6 +134,12 @@ struct ServeCommand: AsyncParsableCommand {
                 announce("gateway listening on http://\(host):\(port)")
             }))
         }
+        if let port = settings.metricsPort {
+            let host = settings.host
+            services.append(buildMetricsServer(registry: registry, host: host, port: port, logger: logger) { bound in
+                announce("metrics listening on http://\(host):\(bound)/metrics")
+            })
+        }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
@@ -154,6 +163,7 @@ struct Settings {
     var contactsListen: (host: String, port: Int)
     var contactsPeers: [ContactsPeer]
     var contactsServers: [(host: String, port: Int)]
+    var metricsPort: Int?
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -189,6 +199,10 @@ struct Settings {
         self.contactsListen = (String(listen[..<listenColon]), listenPort)
         self.contactsPeers = try command.peer.map { text in
             do { return try ContactsPeer(parsing: text) } catch { throw ValidationError("--peer: \(error)") }
+        }
+        self.metricsPort = try command.metricsPort ?? env["PARLEY_METRICS_PORT"].map { text in
+            guard let port = Int(text), (0...65535).contains(port) else { throw ValidationError("PARLEY_METRICS_PORT must be a port number.") }
+            return port
         }
         self.contactsServers = try (command.contacts ?? env["PARLEY_CONTACTS"] ?? "").split(separator: ",").map { item in
             guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]) else {

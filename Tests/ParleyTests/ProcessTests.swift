@@ -184,6 +184,32 @@ import Glibc
         try await ContactsClient(user: user, servers: [("127.0.0.1", port)]).list().map { "\($0.name)=\($0.phone)" }
     }
 
+    @Test func standaloneRolesServeTheirMetrics() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let replica = try ParleyProcess(
+            ["serve", "contacts", "--name", "solo", "--listen", "127.0.0.1:0", "--metrics-port", "0", "--data-dir", folder.path]
+        )
+        let replicaPort = Int(try await replica.waitFor(#"contacts replica solo listening on 127\.0\.0\.1:(\d+)"#))!
+        let replicaMetrics = try await replica.waitFor(#"metrics listening on (http://\S+)"#)
+        try await ContactsClient(user: "bob", servers: [("127.0.0.1", replicaPort)]).update(contact: "Ann", phone: "123")
+        let text = try await http(.GET, replicaMetrics).body
+        #expect(text.contains("contacts_entries"), "\(text)")
+        #expect(text.contains("contacts_clock"))
+
+        let backend = try ParleyProcess(["serve", "backend", "--rpc-port", "0", "--metrics-port", "0", "--data-dir", folder.path])
+        let rpcPort = try await backend.waitFor(ProcessTests.backendListening)
+        let backendMetrics = try await backend.waitFor(#"metrics listening on (http://\S+)"#)
+        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--backend", "127.0.0.1:\(rpcPort)"])
+        let url = try await gateway.waitFor(ProcessTests.listening)
+        #expect(try await http(.GET, url + "/api/v1/posts").status == 200)
+        let backendText = try await http(.GET, backendMetrics).body
+        #expect(backendText.contains("jsonrpc_server_requests_total"), "\(backendText)")
+        #expect(backendText.contains("Board.List"))
+        for process in [replica, backend, gateway] { process.signal(SIGTERM) }
+        for process in [replica, backend, gateway] { #expect(try await process.wait() == 0) }
+    }
+
     @Test func aReplicaKilledWithSIGKILLCatchesUp() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
