@@ -92,6 +92,7 @@ extension JSONRPCClient {
     private func makeChannel() -> EventLoopFuture<any Channel> {
         let maximumMessageLength = self.configuration.maximumMessageLength
         let logger = self.configuration.logger
+        let idleTimeout = TimeAmount(self.configuration.idleTimeout)
         return ClientBootstrap(group: self.eventLoopGroup)
             .connectTimeout(TimeAmount(self.configuration.connectTimeout))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -100,7 +101,7 @@ extension JSONRPCClient {
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(JSONValueFrameDecoder(maximumFrameLength: maximumMessageLength))
                     )
-                    try channel.pipeline.syncOperations.addHandler(JSONRPCClientHandler(logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(JSONRPCClientHandler(logger: logger, idleTimeout: idleTimeout))
                 }
             }
             .connect(host: self.configuration.host, port: self.configuration.port)

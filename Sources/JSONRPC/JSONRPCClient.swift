@@ -31,6 +31,10 @@ public final class JSONRPCClient: Service, Sendable {
         public var connectTimeout: Duration
         /// How long a call waits for its response once sent, unless the call gives its own timeout.
         public var requestTimeout: Duration
+        /// A pooled connection with no call in flight for this long is closed by the client
+        /// (and reopened by the next call). Keep it below the server's idle timeout (60 s by
+        /// default), so that the server never closes a connection a call is being written to.
+        public var idleTimeout: Duration
         /// The largest response accepted, in bytes; a larger one closes the connection.
         public var maximumMessageLength: Int
         /// The logger; metadata keys are prefixed `jsonrpc.`.
@@ -43,6 +47,7 @@ public final class JSONRPCClient: Service, Sendable {
             poolSize: Int = 2,
             connectTimeout: Duration = .seconds(2),
             requestTimeout: Duration = .seconds(5),
+            idleTimeout: Duration = .seconds(30),
             maximumMessageLength: Int = JSONValueFrameDecoder.defaultMaximumFrameLength,
             logger: Logger = Logger(label: "jsonrpc.client")
         ) {
@@ -51,6 +56,7 @@ public final class JSONRPCClient: Service, Sendable {
             self.poolSize = poolSize
             self.connectTimeout = connectTimeout
             self.requestTimeout = requestTimeout
+            self.idleTimeout = idleTimeout
             self.maximumMessageLength = maximumMessageLength
             self.logger = logger
         }

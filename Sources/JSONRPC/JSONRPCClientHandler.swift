@@ -46,13 +46,36 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
     private var failure: JSONRPCClientError?
     private let logger: Logger
     private let decoder = JSONDecoder()
+    private let idleTimeout: TimeAmount
+    private var idleTimer: Scheduled<Void>?
+    private var lastActivity = NIODeadline.now()
 
-    init(logger: Logger) {
+    init(logger: Logger, idleTimeout: TimeAmount) {
         self.logger = logger
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.armIdleTimer(context: context, in: self.idleTimeout)
+    }
+
+    /// Closes the connection once it has had no call in flight for `idleTimeout`, before the
+    /// server's own idle timeout can close it under a call being written. A call that races
+    /// with this close fails to be written and is retried on a new connection.
+    private func armIdleTimer(context: ChannelHandlerContext, in delay: TimeAmount) {
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            let quiet = NIODeadline.now() - self.lastActivity
+            if self.pending.isEmpty && quiet >= self.idleTimeout {
+                self.close(context: context, because: .connectionClosed("closed after being idle"))
+            } else {
+                self.armIdleTimer(context: context, in: self.pending.isEmpty ? self.idleTimeout - quiet : self.idleTimeout)
+            }
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let call = Self.unwrapOutboundIn(data)
+        self.lastActivity = .now()
         let id = call.id
         let timer = context.eventLoop.assumeIsolated().scheduleTask(in: call.timeout) {
             self.complete(id, with: .failure(JSONRPCClientError.timeout("no response to \(call.method) within \(call.timeout)")))
@@ -109,6 +132,7 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.idleTimer?.cancel()
         self.failAll(with: self.failure ?? .connectionClosed("the connection was closed"))
     }
 
@@ -124,6 +148,7 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
         guard let entry = self.pending.removeValue(forKey: id) else {
             return
         }
+        self.lastActivity = .now()
         entry.timer.cancel()
         entry.promise.completeWith(result)
     }
