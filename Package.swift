@@ -186,6 +186,7 @@ let package = Package(
             name: "ZooKeeperClientTests",
             dependencies: [
                 "ZooKeeperClient",
+                "ParleyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

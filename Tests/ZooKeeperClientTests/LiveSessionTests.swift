@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import NIOCore
 import Testing
 @testable import ZooKeeperClient

@@ -226,7 +226,7 @@ public actor ZooKeeperServer {
     // MARK: - Sockets
 
     /// Connects to 127.0.0.1:`port`, sends `command`, and reads until the server closes (2 s at most).
-    static func fourLetterWord(_ command: String, port: Int) throws -> String {
+    public static func fourLetterWord(_ command: String, port: Int) throws -> String {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw ZooKeeperServerError("socket() failed: errno \(errno)") }
         defer { close(descriptor) }
@@ -364,7 +364,7 @@ public struct ZooKeeperServerError: Error, CustomStringConvertible {
     /// What went wrong.
     public let message: String
 
-    init(_ message: String) {
+    public init(_ message: String) {
         self.message = message
     }
 
