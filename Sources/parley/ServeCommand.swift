@@ -186,17 +186,9 @@ struct Settings {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         self.logLevel = logLevel
-        let backend = command.backend ?? env["PARLEY_BACKEND"] ?? "127.0.0.1:\(self.rpcPort)"
-        guard let colon = backend.lastIndex(of: ":"), let port = Int(backend[backend.index(after: colon)...]), colon > backend.startIndex else {
-            throw ValidationError("--backend must be HOST:PORT, not '\(backend)'.")
-        }
-        self.backend = (String(backend[..<colon]), port)
+        self.backend = try hostAndPort(command.backend ?? env["PARLEY_BACKEND"] ?? "127.0.0.1:\(self.rpcPort)", option: "--backend")
         self.contactsName = command.name ?? env["PARLEY_CONTACTS_NAME"] ?? "contact-server-1"
-        let listen = command.listen ?? env["PARLEY_CONTACTS_LISTEN"] ?? "127.0.0.1:9000"
-        guard let listenColon = listen.lastIndex(of: ":"), let listenPort = Int(listen[listen.index(after: listenColon)...]) else {
-            throw ValidationError("--listen must be HOST:PORT, not '\(listen)'.")
-        }
-        self.contactsListen = (String(listen[..<listenColon]), listenPort)
+        self.contactsListen = try hostAndPort(command.listen ?? env["PARLEY_CONTACTS_LISTEN"] ?? "127.0.0.1:9000", option: "--listen")
         self.contactsPeers = try command.peer.map { text in
             do { return try ContactsPeer(parsing: text) } catch { throw ValidationError("--peer: \(error)") }
         }
@@ -205,12 +197,9 @@ struct Settings {
             return port
         }
         self.contactsServers = try (command.contacts ?? env["PARLEY_CONTACTS"] ?? "").split(separator: ",").map { item in
-            guard let colon = item.lastIndex(of: ":"), let port = Int(item[item.index(after: colon)...]) else {
-                throw ValidationError("--contacts must be HOST:PORT,HOST:PORT, not '\(item)'.")
-            }
-            return (String(item[..<colon]), port)
+            try hostAndPort(String(item), option: "--contacts")
         }
-        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--listen", listenPort)] where !(0...65535).contains(port) {
+        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort)] where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")
         }
         guard self.sessionMinutes > 0 else { throw ValidationError("--session-minutes must be positive.") }
@@ -243,6 +232,16 @@ struct AnnounceService: Service {
 /// Writes a line to standard output at once (unbuffered, also when it is a pipe).
 func announce(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// `HOST:PORT` (the port after the last colon), or a clear error naming the option.
+func hostAndPort(_ text: String, option: String) throws -> (host: String, port: Int) {
+    guard let colon = text.lastIndex(of: ":"), colon > text.startIndex, let port = Int(text[text.index(after: colon)...]),
+        (0...65535).contains(port)
+    else {
+        throw ValidationError("\(option) takes HOST:PORT, not '\(text)'.")
+    }
+    return (String(text[..<colon]), port)
 }
 
 /// The database from `--database`, else `PARLEY_DATABASE_URL`, else SQLite in the data folder.
