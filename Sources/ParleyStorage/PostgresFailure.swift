@@ -5,10 +5,15 @@ import PostgresNIO
 /// right now", and a short description that holds no bound values (they may be hashes or
 /// user text).
 enum PostgresFailure {
-    /// SQLSTATEs that say the server is going away, starting, overloaded or too slow:
-    /// admin_shutdown, crash_shutdown, cannot_connect_now, too_many_connections,
-    /// query_canceled (our `statement_timeout`), plus the whole class 08 (connection exception).
-    static let unavailableStates: Set<String> = ["57P01", "57P02", "57P03", "53300", "57014"]
+    /// SQLSTATEs that say the server cannot do the work right now (going away, starting,
+    /// overloaded, too slow, read-only, out of resources, a conflict worth retrying), plus
+    /// the whole class 08 (connection exception): the caller gets `unavailable`, "try again".
+    static let unavailableStates: Set<String> = [
+        "57P01", "57P02", "57P03", "53300", "57014",  // shut down, crashed, starting, too many connections, cancelled
+        "25006",  // read-only transaction: a standby after a failover
+        "53100", "53200",  // disk full, out of memory
+        "40001", "40P01",  // serialization failure, deadlock: worth trying again
+    ]
 
     /// Whether `error` is a unique_violation of the constraint named `constraint`.
     static func isUniqueViolation(_ error: any Error, constraint: String) -> Bool {
