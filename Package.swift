@@ -5,6 +5,20 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
+// Products used by several targets.
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+let sqliteNIO = Target.Dependency.product(name: "SQLiteNIO", package: "sqlite-nio")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let postgresNIO = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+
 let package = Package(
     name: "parley",
     platforms: [.macOS(.v15)],
@@ -35,81 +49,54 @@ let package = Package(
         .target(
             name: "JSONRPC",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                nioCore, nioPosix, logging, metrics, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ZooKeeperClient",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "RedisClient",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "SMTPClient",
             dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
+                nioCore, nioPosix, nioSSL, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ParleyStorage",
             dependencies: [
-                "ParleyCore",
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ParleyCore", sqliteNIO, postgresNIO, nioSSL, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ParleyBackend",
             dependencies: [
-                "ParleyCore",
-                "ParleyStorage",
-                "JSONRPC",
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ParleyCore", "ParleyStorage", "JSONRPC",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), nioPosix,
+                .product(name: "Crypto", package: "swift-crypto"), logging, metrics, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ParleyGateway",
             dependencies: [
-                "ParleyCore",
-                "ParleyContacts",
-                "JSONRPC",
+                "ParleyCore", "ParleyContacts", "JSONRPC",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Mustache", package: "swift-mustache"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
+                serviceLifecycle,
             ],
             resources: [.copy("Resources")],
             swiftSettings: swiftSettings
@@ -117,50 +104,30 @@ let package = Package(
         .target(
             name: "ParleyContacts",
             dependencies: [
-                "ParleyCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "SQLiteNIO", package: "sqlite-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ParleyCore", nioCore, nioPosix, sqliteNIO, logging, metrics, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ParleyVerifier",
             dependencies: [
-                "ParleyCore",
-                "SMTPClient",
-                "RedisClient",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "ParleyCore", "SMTPClient", "RedisClient", nioCore, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "ParleyClient",
             dependencies: [
-                "ParleyCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ParleyCore", asyncHTTPClient,
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "parley",
             dependencies: [
-                "ParleyCore",
-                "ParleyStorage",
-                "ParleyBackend",
-                "ParleyGateway",
-                "ParleyClient",
-                "ParleyContacts",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
+                "ParleyContacts", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
+                prometheus, nioCore, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -174,86 +141,50 @@ let package = Package(
         .testTarget(
             name: "JSONRPCTests",
             dependencies: [
-                "JSONRPC",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
+                "JSONRPC", nioCore, nioPosix, nioEmbedded, nioTestUtils,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ZooKeeperClientTests",
             dependencies: [
-                "ZooKeeperClient",
-                "ParleyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "ZooKeeperClient", "ParleyTestSupport", nioCore, nioPosix, nioEmbedded, nioTestUtils, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient",
-                "ParleyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "RedisClient", "ParleyTestSupport", nioCore, nioPosix, nioEmbedded, nioTestUtils, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "SMTPClientTests",
             dependencies: [
-                "SMTPClient",
-                "ParleyTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "SMTPClient", "ParleyTestSupport", nioCore, nioPosix, nioSSL, nioEmbedded, nioTestUtils,
+                logging,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ParleyStorageTests",
             dependencies: [
-                "ParleyCore",
-                "ParleyStorage",
-                "ParleyTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "ParleyCore", "ParleyStorage", "ParleyTestSupport", logging, postgresNIO,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ParleyContactsTests",
             dependencies: [
-                "ParleyContacts",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "ParleyContacts", nioCore, nioPosix, nioEmbedded, nioTestUtils, logging,
             ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "ParleyVerifierTests",
             dependencies: [
-                "ParleyVerifier",
-                "ParleyCore",
-                "SMTPClient",
-                "RedisClient",
-                "ParleyTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "ParleyVerifier", "ParleyCore", "SMTPClient", "RedisClient", "ParleyTestSupport", logging,
             ],
             swiftSettings: swiftSettings
         ),
@@ -265,20 +196,10 @@ let package = Package(
         .testTarget(
             name: "ParleyTests",
             dependencies: [
-                "ParleyCore",
-                "ParleyStorage",
-                "ParleyBackend",
-                "ParleyGateway",
-                "ParleyClient",
-                "ParleyContacts",
-                "ParleyTestSupport",
-                "JSONRPC",
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
+                "ParleyContacts", "ParleyTestSupport", "JSONRPC", nioEmbedded, nioTestUtils,
+                .product(name: "NIOHTTP1", package: "swift-nio"), nioPosix,
+                .product(name: "HummingbirdTesting", package: "hummingbird"), asyncHTTPClient,
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import ParleyCore
 
 extension ParleyError.Code {
@@ -24,6 +25,16 @@ extension ParleyError {
     /// Turns any error met while serving a request into one a client can read, without
     /// leaking internals: Hummingbird's HTTP errors keep their status, bad JSON is
     /// `invalid_input`, anything unknown is `internal`.
+    /// The same, logging the errors a user cannot act on (by description, never reflection:
+    /// some errors keep bound values there).
+    static func from(_ error: any Error, logger: Logger) -> ParleyError {
+        let parleyError = Self.from(error)
+        if parleyError.code == .internal {
+            logger.error("request failed", metadata: ["error": "\(type(of: error)): \(error)"])
+        }
+        return parleyError
+    }
+
     static func from(_ error: any Error) -> ParleyError {
         switch error {
         case let error as ParleyError:
@@ -84,11 +95,7 @@ struct APIErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let parleyError = ParleyError.from(error)
-            if parleyError.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(type(of: error)): \(error)"])
-            }
-            return Self.response(for: parleyError)
+            return Self.response(for: ParleyError.from(error, logger: context.logger))
         }
     }
 

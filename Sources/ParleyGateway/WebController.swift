@@ -2,6 +2,13 @@ import Foundation
 import Hummingbird
 import ParleyCore
 
+/// Fixed texts for `?notice=…`, so a link cannot put words on the page.
+private let notices = [
+    "registered": "Your account is ready. Log in to start posting.",
+    "loggedout": "You are logged out.",
+    "posted": "Your post is up.",
+]
+
 /// The HTML pages: board, register, log in, log out. Works without JavaScript;
 /// every form carries an anti-forgery token; every write ends in a redirect.
 struct WebController<Context: RequestContext>: Sendable {
@@ -19,18 +26,6 @@ struct WebController<Context: RequestContext>: Sendable {
         router.post("/logout", use: self.logout)
         router.get("/static/parley.css") { _, _ in self.pages.stylesheetResponse() }
     }
-
-    /// Fixed texts for `?notice=…`, so a link cannot put words on the page.
-    static var notices: [String: String] { webNotices }
-}
-
-private let webNotices = [
-        "registered": "Your account is ready. Log in to start posting.",
-        "loggedout": "You are logged out.",
-        "posted": "Your post is up.",
-]
-
-extension WebController {
 
     /// What every page shows in its header.
     struct Visitor {
@@ -87,7 +82,7 @@ extension WebController {
         }
         values["next"] = page.next
         values["isOlderPage"] = params.before != nil
-        values["notice"] = query["notice"].flatMap { Self.notices[String($0)] }
+        values["notice"] = query["notice"].flatMap { notices[String($0)] }
         values["error"] = error?.message
         values["draftTitle"] = draft?.title
         values["draftBody"] = draft?.body
@@ -125,7 +120,7 @@ extension WebController {
     @Sendable func loginPage(_ request: Request, context: Context) async throws -> Response {
         let visitor = try await self.visitor(request)
         var values = visitor.values(title: "Log in")
-        values["notice"] = request.uri.queryParameters["notice"].flatMap { Self.notices[String($0)] }
+        values["notice"] = request.uri.queryParameters["notice"].flatMap { notices[String($0)] }
         return visitor.finish(self.pages.render("login", values), cookie: self.cookie)
     }
 

@@ -9,10 +9,7 @@ struct WebErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let parleyError = ParleyError.from(error)
-            if parleyError.code == .internal {
-                context.logger.error("request failed", metadata: ["error": "\(type(of: error)): \(error)"])
-            }
+            let parleyError = ParleyError.from(error, logger: context.logger)
             let heading =
                 switch parleyError.code {
                 case .unavailable: "The board is unavailable right now. Try again in a moment."

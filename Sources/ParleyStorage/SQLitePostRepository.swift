@@ -11,9 +11,8 @@ struct SQLitePostRepository: PostRepository {
             VALUES (?1, ?2, ?3, ?4, ?5)
             RETURNING id
             """
-        /// User-written text is read as BLOB so it comes back byte for byte (see `SQLiteRow.text`).
         static let list = """
-            SELECT id, author, CAST(title AS BLOB) AS title, CAST(body AS BLOB) AS body, created_at
+            SELECT id, author, title, body, created_at
             FROM posts
             WHERE id < ?2
             ORDER BY id DESC

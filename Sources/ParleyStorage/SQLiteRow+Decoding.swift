@@ -37,19 +37,12 @@ extension SQLiteRow {
         return try self.int64(column)
     }
 
-    /// The text in `column`.
-    ///
-    /// Queries select user-written text `CAST(… AS BLOB)` so that it is read back by length,
-    /// byte for byte: SQLiteNIO reads TEXT values as C strings, which would cut a value at
-    /// its first U+0000.
+    /// The text in `column`. (SQLiteNIO reads TEXT as a C string: stored text never holds a
+    /// NUL, which `PostDraft` and `Username` refuse.)
     func text(_ column: String) throws -> String {
-        switch self.column(column) {
-        case .text(let value)?:
-            return value
-        case .blob(let bytes)?:
-            return String(decoding: bytes.readableBytesView, as: UTF8.self)
-        case let other:
-            throw UnexpectedRowError(column: column, found: other)
+        guard case .text(let value)? = self.column(column) else {
+            throw UnexpectedRowError(column: column, found: self.column(column))
         }
+        return value
     }
 }

@@ -77,7 +77,7 @@ public actor PostgresServer {
         }
         var attempts = 0
         while true {
-            if self.port == 0 || attempts > 0 { self.port = try Self.freePort() }
+            if self.port == 0 || attempts > 0 { self.port = try TestProcesses.freePort() }
             attempts += 1
             do {
                 try await self.launch(bin: bin)
@@ -266,24 +266,6 @@ public actor PostgresServer {
         return (process, exit)
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    private static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw PostgresServerError("socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw PostgresServerError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     /// Makes `path` owned by the postgres user (when running as root) with `mode`.
     private static func giveToPostgres(_ path: String, mode: mode_t = 0o700) throws {
         if geteuid() == 0 {
@@ -318,22 +300,9 @@ public actor PostgresServer {
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for folder in folders where folder.hasPrefix("parley-pg-") {
             let root = "/tmp/\(folder)"
-            guard let text = try? String(contentsOfFile: "\(root)/owner.pid", encoding: .utf8),
-                let owner = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)),
-                !Self.isAlive(owner)
-            else { continue }
+            guard let owner = TestProcesses.readPID("\(root)/owner.pid"), !TestProcesses.isAlive(owner) else { continue }
             Self.stopAndRemove(root)
         }
-    }
-
-    /// Whether a process exists and is not a zombie (a test run killed with SIGKILL stays a
-    /// zombie until its parent reaps it).
-    private static func isAlive(_ pid: pid_t) -> Bool {
-        guard kill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return true }
-        return !stat[close...].dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     /// Stops every server of this process still running and removes its folder.
@@ -346,16 +315,14 @@ public actor PostgresServer {
     /// Sends the postmaster of the folder a fast shutdown (SIGINT), waits up to 5 s (then
     /// SIGKILL), and removes the folder. Synchronous: it runs in the exit hook.
     private static func stopAndRemove(_ root: String) {
-        if let text = try? String(contentsOfFile: "\(root)/data/postmaster.pid", encoding: .utf8),
-            let line = text.split(separator: "\n").first, let pid = pid_t(line), pid > 0
-        {
+        if let pid = TestProcesses.readPID("\(root)/data/postmaster.pid"), pid > 0 {
             kill(pid, SIGINT)
             var waited = 0
-            while Self.isAlive(pid) && waited < 500 {
+            while TestProcesses.isAlive(pid) && waited < 500 {
                 usleep(10_000)
                 waited += 1
             }
-            if Self.isAlive(pid) { kill(pid, SIGKILL) }
+            if TestProcesses.isAlive(pid) { kill(pid, SIGKILL) }
         }
         try? FileManager.default.removeItem(atPath: root)
     }

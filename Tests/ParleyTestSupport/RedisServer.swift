@@ -65,7 +65,7 @@ public actor RedisServer {
         }
         let keepPort = self.port != 0
         for attempt in 1...20 {
-            if !keepPort { self.port = try Self.freePort() }
+            if !keepPort { self.port = try TestProcesses.freePort() }
             do {
                 try await self.launch(binary: binary)
                 return
@@ -152,7 +152,7 @@ public actor RedisServer {
         defer { close(descriptor) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = Self.loopback(port: port)
+        var address = TestProcesses.loopback(port: port)
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -169,30 +169,6 @@ public actor RedisServer {
             received += chunk[0..<count]
         }
         return String(decoding: received, as: UTF8.self).hasPrefix("+OK\r\n+PONG\r\n")
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return address
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw RedisServerError("socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw RedisServerError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     // MARK: - Cleanup
@@ -213,9 +189,7 @@ public actor RedisServer {
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for folder in folders where folder.hasPrefix("parley-redis-") {
             let root = "/tmp/\(folder)"
-            let owner = (try? String(contentsOfFile: "\(root)/owner.pid", encoding: .utf8))
-                .flatMap { pid_t($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let owner, Self.isAlive(owner) { continue }
+            if let owner = TestProcesses.readPID("\(root)/owner.pid"), TestProcesses.isAlive(owner) { continue }
             Self.killAndRemove(root)
         }
     }
@@ -230,15 +204,6 @@ public actor RedisServer {
         #endif
     }
 
-    /// Whether a process exists and is not a zombie.
-    private static func isAlive(_ pid: pid_t) -> Bool {
-        guard Self.signal(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return true }
-        return !stat[close...].dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("Z")
-    }
-
     /// Kills every server of this process still running and removes its folder.
     private static func killAllAtExit() {
         for root in Self.running.withLock({ $0 }) {
@@ -249,14 +214,13 @@ public actor RedisServer {
     /// Kills the `redis-server` whose pid the folder records (checking that the pid is still a
     /// redis-server), and removes the folder. Synchronous: it runs in the exit hook.
     private static func killAndRemove(_ root: String) {
-        if let text = try? String(contentsOfFile: "\(root)/redis.pid", encoding: .utf8),
-            let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+        if let pid = TestProcesses.readPID("\(root)/redis.pid"), pid > 0,
             let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
             command.contains("redis-server")
         {
             Self.signal(pid, SIGKILL)
             var waited = 0
-            while Self.isAlive(pid) && waited < 200 {
+            while TestProcesses.isAlive(pid) && waited < 200 {
                 usleep(10_000)
                 waited += 1
             }

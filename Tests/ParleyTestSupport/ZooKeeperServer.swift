@@ -62,7 +62,7 @@ public actor ZooKeeperServer {
 
     /// Describes a standalone server on free ports; nothing runs before `start()`.
     public init(tickTime: Int = 200) throws {
-        try self.init(id: 0, members: [:], ports: Ports(client: Self.freePort(), peer: 0, election: 0), tickTime: tickTime)
+        try self.init(id: 0, members: [:], ports: Ports(client: TestProcesses.freePort(), peer: 0, election: 0), tickTime: tickTime)
     }
 
     private init(id: Int, members: [Int: Ports], ports: Ports, tickTime: Int) throws {
@@ -77,7 +77,7 @@ public actor ZooKeeperServer {
     public static func startEnsemble(size: Int = 3, tickTime: Int = 200) async throws -> [ZooKeeperServer] {
         var members: [Int: Ports] = [:]
         for id in 1...size {
-            members[id] = Ports(client: try Self.freePort(), peer: try Self.freePort(), election: try Self.freePort())
+            members[id] = Ports(client: try TestProcesses.freePort(), peer: try TestProcesses.freePort(), election: try TestProcesses.freePort())
         }
         let servers = try (1...size).map { try ZooKeeperServer(id: $0, members: members, ports: members[$0]!, tickTime: tickTime) }
         do {
@@ -233,7 +233,7 @@ public actor ZooKeeperServer {
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(descriptor, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = Self.loopback(port: port)
+        var address = TestProcesses.loopback(port: port)
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
@@ -252,30 +252,6 @@ public actor ZooKeeperServer {
             answer += chunk[0..<count]
         }
         return String(decoding: answer, as: UTF8.self)
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago.
-    public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw ZooKeeperServerError("socket() failed: errno \(errno)") }
-        defer { close(descriptor) }
-        var address = Self.loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                bind(descriptor, socketAddress, length) == 0 && getsockname(descriptor, socketAddress, &length) == 0
-            }
-        }
-        guard bound else { throw ZooKeeperServerError("cannot find a free port: errno \(errno)") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
     }
 
     // MARK: - Cleanup
@@ -299,23 +275,9 @@ public actor ZooKeeperServer {
         let folders = (try? FileManager.default.contentsOfDirectory(atPath: "/tmp")) ?? []
         for folder in folders where folder.hasPrefix("zk-test-") {
             let root = "/tmp/\(folder)"
-            if let owner = Self.readPID("\(root)/owner.pid"), Self.isAlive(owner) { continue }
+            if let owner = TestProcesses.readPID("\(root)/owner.pid"), TestProcesses.isAlive(owner) { continue }
             Self.killAndRemove(root)
         }
-    }
-
-    private static func readPID(_ path: String) -> pid_t? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines))
-    }
-
-    /// Whether a process exists and is not a zombie.
-    private static func isAlive(_ pid: pid_t) -> Bool {
-        guard posixKill(pid, 0) == 0 || errno == EPERM else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return true }
-        return !stat[close...].dropFirst().trimmingCharacters(in: .whitespaces).hasPrefix("Z")
     }
 
     private static func killAllAtExit() {
@@ -327,13 +289,13 @@ public actor ZooKeeperServer {
     /// Kills the folder's JVM (checking that the PID still runs this folder's configuration, not a
     /// recycled PID) and removes the folder. Synchronous: it runs in the exit hook.
     private static func killAndRemove(_ root: String) {
-        if let pid = readPID("\(root)/server.pid"), pid > 0,
+        if let pid = TestProcesses.readPID("\(root)/server.pid"), pid > 0,
             let commandLine = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
             commandLine.contains(root)
         {
             _ = posixKill(pid, SIGKILL)
             var waited = 0
-            while Self.isAlive(pid) && waited < 200 {
+            while TestProcesses.isAlive(pid) && waited < 200 {
                 usleep(10_000)
                 waited += 1
             }

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Foundation
 import NIOHTTP1
 import ParleyContacts

@@ -26,15 +26,3 @@ struct LocalBackend: Backend {
         ByteBuffer(bytes: try JSONEncoder().encode(try await self.board.list(params)))
     }
 }
-
-/// A folder under the system's temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        self.path = FileManager.default.temporaryDirectory.appendingPathComponent("parley-test-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: self.path, withIntermediateDirectories: true)
-    }
-
-    func remove() { try? FileManager.default.removeItem(atPath: self.path) }
-}

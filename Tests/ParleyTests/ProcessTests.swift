@@ -166,20 +166,6 @@ import Glibc
 
 /// Three `parley serve contacts` processes; one is killed with SIGKILL and catches up.
 @Suite struct ContactsProcessTests {
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
-        }
-        guard bound else { throw ProcessError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func list(_ user: String, at port: Int) async throws -> [String] {
         try await ContactsClient(user: user, servers: [("127.0.0.1", port)]).list().map { "\($0.name)=\($0.phone)" }
     }
@@ -213,7 +199,7 @@ import Glibc
     @Test func aReplicaKilledWithSIGKILLCatchesUp() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let ports = try (1...3).map { _ in try Self.freePort() }
+        let ports = try (1...3).map { _ in try TestProcesses.freePort() }
         func start(_ index: Int) throws -> ParleyProcess {
             let peers = (0..<3).filter { $0 != index }.flatMap { ["--peer", "r\($0)@127.0.0.1:\(ports[$0])"] }
             return try ParleyProcess(

@@ -6,7 +6,7 @@ import Testing
 @Suite("RedisClient failures, timeouts and recovery", .enabled(if: RedisServer.isEnabled))
 struct RedisFailureTests {
     @Test func refusedConnectionFailsQuickly() async throws {
-        let port = try RedisServer.freePort()  // nothing listens there
+        let port = try TestProcesses.freePort()  // nothing listens there
         let configuration = RedisClient.Configuration(host: "127.0.0.1", port: port, password: "x")
         try await RedisTesting.withClient(configuration) { redis in
             let start = ContinuousClock.now

@@ -137,7 +137,7 @@ struct LiveOperationTests {
 
     @Test("Connecting to a port where nothing listens fails with CONNECTIONLOSS naming the server")
     func connectFailure() async throws {
-        let port = try ZooKeeperServer.freePort()
+        let port = try TestProcesses.freePort()
         do {
             _ = try await ZooKeeperClient.connect(configuration: TestSupport.configuration("127.0.0.1:\(port)"))
             Issue.record("connected to nothing")

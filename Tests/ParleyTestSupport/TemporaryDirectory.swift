@@ -1,30 +1,33 @@
 import Foundation
 
 /// A unique, empty folder under the system's temporary directory, removed afterwards.
-struct TemporaryDirectory: Sendable {
+public struct TemporaryDirectory: Sendable {
     /// The folder.
-    let url: URL
+    public let url: URL
+
+    /// The folder's path.
+    public var path: String { self.url.path }
 
     /// Creates the folder.
-    init() throws {
+    public init() throws {
         self.url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("parley-storage-tests-\(UUID().uuidString)", isDirectory: true)
+            .appendingPathComponent("parley-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: self.url, withIntermediateDirectories: true)
     }
 
     /// The path of `name` inside the folder.
-    func path(_ name: String) -> String {
+    public func path(_ name: String) -> String {
         self.url.appendingPathComponent(name).path
     }
 
     /// Deletes the folder and everything in it.
-    func remove() {
+    public func remove() {
         try? FileManager.default.removeItem(at: self.url)
     }
 
     /// Runs `body` with a fresh folder and removes the folder afterwards, whatever happens.
     @discardableResult
-    static func with<T>(_ body: (TemporaryDirectory) async throws -> T) async throws -> T {
+    public static func with<T>(_ body: (TemporaryDirectory) async throws -> T) async throws -> T {
         let directory = try TemporaryDirectory()
         do {
             let result = try await body(directory)
