@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "ParleyBackend",
             dependencies: [
-                "ParleyCore", "ParleyStorage", "JSONRPC",
+                "ParleyCore", "ParleyStorage", "JSONRPC", "ParleyVerifier",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), nioPosix,
                 .product(name: "Crypto", package: "swift-crypto"), logging, metrics, serviceLifecycle,
             ],
@@ -93,7 +93,7 @@ let package = Package(
         .target(
             name: "ParleyGateway",
             dependencies: [
-                "ParleyCore", "ParleyContacts", "JSONRPC",
+                "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
                 serviceLifecycle,
@@ -134,6 +134,7 @@ let package = Package(
         // Helpers shared by the test targets: real servers (PostgreSQL …) started for tests.
         .target(
             name: "ParleyTestSupport",
+            dependencies: ["ParleyVerifier", "SMTPClient"],
             path: "Tests/ParleyTestSupport",
             exclude: ["smtp_test_server.py"],
             swiftSettings: swiftSettings
@@ -197,7 +198,7 @@ let package = Package(
             name: "ParleyTests",
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
-                "ParleyContacts", "ParleyTestSupport", "JSONRPC", nioEmbedded, nioTestUtils,
+                "ParleyContacts", "ParleyTestSupport", "ParleyVerifier", "JSONRPC", nioEmbedded, nioTestUtils,
                 .product(name: "NIOHTTP1", package: "swift-nio"), nioPosix,
                 .product(name: "HummingbirdTesting", package: "hummingbird"), asyncHTTPClient,
             ],

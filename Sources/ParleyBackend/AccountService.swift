@@ -3,14 +3,23 @@ import Foundation
 import HummingbirdBcrypt
 import NIOPosix
 import ParleyCore
+import ParleyVerifier
 
-/// Registration, login and sessions: the rules of the `Account` JSON-RPC service.
+/// Registration, login, sessions, password reset and profiles: the rules of the `Account`
+/// JSON-RPC service.
+///
+/// With a `verifier` (every role of `parley serve` has one), a new account needs an email address
+/// and the code mailed to it, and a password reset needs the code mailed for a reset: the backend
+/// checks codes itself, so no caller of its JSON-RPC port can skip that step. Without one (tests
+/// of other features), accounts are made without an email and resets are refused.
 public struct AccountService: Sendable {
     let users: any UserRepository
     let sessions: any SessionRepository
+    let verifier: (any CodeVerifying)?
     let sessionTTL: Duration
     let bcryptCost: UInt8
     let now: @Sendable () -> Date
+    let throttle: LoginThrottle
 
     /// A bcrypt hash of a random password, checked when the username is unknown so that a
     /// failed login takes as long whether or not the account exists.
@@ -20,49 +29,173 @@ public struct AccountService: Sendable {
     public init(
         users: any UserRepository,
         sessions: any SessionRepository,
+        verifier: (any CodeVerifying)? = nil,
         sessionTTL: Duration = .seconds(3600),
         bcryptCost: UInt8 = 10,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.users = users
         self.sessions = sessions
+        self.verifier = verifier
+        self.throttle = LoginThrottle()
         self.sessionTTL = sessionTTL
         self.bcryptCost = bcryptCost
         self.now = now
         self.decoyHash = Bcrypt.hash(Self.randomToken(), cost: bcryptCost)
     }
 
-    /// Creates an account after checking the username and password rules.
-    public func register(_ params: BackendAPI.Credentials) async throws -> User {
+    /// Creates an account after checking the username and password rules, and, with a verifier,
+    /// the code mailed to the email address. The rules and whether the name and the address are
+    /// free are checked before the code, so a refusal for those does not use the code up.
+    public func register(_ params: BackendAPI.RegisterParams) async throws -> User {
         let username = try Username(params.username)
         try PasswordRule.validate(params.password)
+        var email: EmailAddress?
+        if let verifier = self.verifier {
+            guard let typed = params.email, !typed.isEmpty else {
+                throw ParleyError(.invalidInput, "An email address is needed to register; a code is sent to it.")
+            }
+            let address = try EmailAddress(typed)
+            guard let code = params.code, !code.isEmpty else {
+                throw ParleyError(.invalidInput, "Enter the code that was mailed to \(address).")
+            }
+            try Self.refuseTaken(try await self.users.taken(usernameKey: username.key, email: address.normalized))
+            try await verifier.check(email: address.normalized, purpose: .register, code: code)
+            email = address
+        } else if let typed = params.email, !typed.isEmpty {
+            throw ParleyError(.invalidInput, "This server does not verify email addresses; register without one.")
+        }
         let hash = try await Self.offload { Bcrypt.hash(Self.prehash(params.password), cost: self.bcryptCost) }
-        return try await self.users.create(username: username, passwordHash: hash, now: self.now())
+        return try await self.users.create(username: username, email: email?.normalized, passwordHash: hash, now: self.now())
     }
 
-    /// Checks the password and opens a session; the same error whether the name or the password is wrong.
-    public func login(_ params: BackendAPI.Credentials) async throws -> BackendAPI.LoginResult {
+    private static func refuseTaken(_ taken: (username: Bool, email: Bool)) throws {
+        switch taken {
+        case (true, true): throw ParleyError(.usernameTaken, "That username is already taken, and that email address already belongs to an account.")
+        case (true, false): throw ParleyError(.usernameTaken, "That username is already taken.")
+        case (false, true): throw ParleyError(.emailTaken, "That email address already belongs to an account.")
+        case (false, false): return
+        }
+    }
+
+    /// Whether a username and an email address could be used for a new account, as the seed's
+    /// `/check_accountexists`. Both are optional; each is `available`, `taken` or `invalid`.
+    public func check(_ params: BackendAPI.CheckParams) async throws -> BackendAPI.Availability {
+        var problems: [String] = []
+        var usernameKey: String?
+        var usernameState: String?
+        if let raw = params.username {
+            do {
+                usernameKey = try Username(raw).key
+            } catch {
+                usernameState = "invalid"
+                problems.append(error.message)
+            }
+        }
+        var email: String?
+        var emailState: String?
+        if let raw = params.email {
+            do {
+                email = try EmailAddress(raw).normalized
+            } catch let error as ParleyError {
+                emailState = "invalid"
+                problems.append(error.message)
+            }
+        }
+        if usernameKey != nil || email != nil {
+            // An empty key matches no account (a username has at least one character).
+            let taken = try await self.users.taken(usernameKey: usernameKey ?? "", email: email)
+            if usernameKey != nil {
+                usernameState = taken.username ? "taken" : "available"
+                if taken.username { problems.append("That username is already taken.") }
+            }
+            if email != nil {
+                emailState = taken.email ? "taken" : "available"
+                if taken.email { problems.append("That email address already belongs to an account.") }
+            }
+        }
+        return .init(username: usernameState, email: emailState, message: problems.isEmpty ? nil : problems.joined(separator: " "))
+    }
+
+    /// Checks the password and opens a session; the same error whether the name or the password is
+    /// wrong. `username` may be the username or the account's email address. Failed logins are
+    /// limited per account and per client address (`LoginThrottle`).
+    public func login(_ params: BackendAPI.LoginParams) async throws -> BackendAPI.LoginResult {
         let wrong = ParleyError(.invalidCredentials, "Wrong username or password.")
         guard params.password.count <= Limits.passwordLength.upperBound,
-            params.username.count <= 4 * Limits.usernameLength.upperBound
+            params.username.count <= 260
         else { throw wrong }
+        let now = self.now()
+        // The throttle's key: the account's identity as typed, normalised, so `Alice` and `alice`
+        // share one budget (an address and a username of one account are two budgets).
+        let typed = params.username.trimmingCharacters(in: .whitespaces)
+        let email = typed.contains("@") ? try? EmailAddress(typed) : nil
+        let accountKey = email.map { "email:" + $0.normalized } ?? "name:" + Username.key(typed)
+        try self.throttle.check(account: accountKey, client: params.clientAddress, now: now)
+
         // A name that breaks the rules (a NUL, say) cannot belong to an account: no lookup, the
         // same answer and the same time as an unknown name, on every storage engine.
         let found: UserCredentials? =
-            if let username = try? Username(params.username) {
+            if let email {
+                try await self.users.credentials(email: email.normalized)
+            } else if let username = try? Username(typed) {
                 try await self.users.credentials(usernameKey: username.key)
             } else {
                 nil
             }
         let hash = found?.passwordHash ?? self.decoyHash
         let matches = try await Self.offload { Bcrypt.verify(Self.prehash(params.password), hash: hash) }
-        guard let found, matches else { throw wrong }
+        guard let found, matches else {
+            self.throttle.fail(account: accountKey, client: params.clientAddress, now: now)
+            throw wrong
+        }
+        self.throttle.clear(account: accountKey)
 
         let token = Self.randomToken()
-        let expiresAt = self.expiry(from: self.now())
-        try await self.sessions.create(tokenHash: Self.hash(token: token), userID: found.user.id, expiresAt: expiresAt)
+        let expiresAt = self.expiry(from: now)
+        try await self.sessions.create(
+            tokenHash: Self.hash(token: token), userID: found.user.id, credentialVersion: found.credentialVersion,
+            expiresAt: expiresAt
+        )
         return .init(token: token, username: found.user.username, expiresAt: expiresAt)
     }
+
+    /// Sets a new password for the account of an email address, proved by the code mailed to it
+    /// for a reset, and ends every session of that account.
+    public func resetPassword(_ params: BackendAPI.ResetParams) async throws -> BackendAPI.Empty {
+        guard let verifier = self.verifier else {
+            throw ParleyError(.unavailable, "This server does not verify email addresses, so it cannot reset passwords.")
+        }
+        let address = try EmailAddress(params.email)
+        try PasswordRule.validate(params.password)
+        try await verifier.check(email: address.normalized, purpose: .reset, code: params.code)
+        let hash = try await Self.offload { Bcrypt.hash(Self.prehash(params.password), cost: self.bcryptCost) }
+        // Whoever holds the code owns the mailbox, so they may learn that no account uses it.
+        guard let userID = try await self.users.resetPassword(email: address.normalized, passwordHash: hash) else {
+            throw ParleyError(.notFound, "No account uses \(address).")
+        }
+        // The sessions are already invalid (the credential version moved); this frees their rows.
+        try? await self.sessions.deleteAll(userID: userID)
+        self.throttle.clear(account: "email:" + address.normalized)
+        return .init()
+    }
+
+    /// The profile of the session's owner.
+    public func profile(_ params: BackendAPI.TokenParams) async throws -> Profile {
+        let session = try await self.session(params)
+        guard let profile = try await self.users.profile(userID: session.userID) else { throw Self.gone }
+        return profile
+    }
+
+    /// Changes the nickname and description of the session's owner.
+    public func updateProfile(_ params: BackendAPI.ProfileParams) async throws -> Profile {
+        let draft = try ProfileDraft(nickname: params.nickname, description: params.description)
+        let session = try await self.session(.init(token: params.token))
+        guard let profile = try await self.users.updateProfile(userID: session.userID, draft: draft) else { throw Self.gone }
+        return profile
+    }
+
+    private static let gone = ParleyError(.unauthenticated, "This account no longer exists.")
 
     /// The session behind a token, its expiry slid forward when more than a minute has passed
     /// since it was last moved. Throws `unauthenticated` when unknown or expired.

@@ -8,6 +8,10 @@ public func backendHandlers(accounts: AccountService, board: BoardService) -> JS
     handlers.register(BackendAPI.login, parleyErrors(accounts.login))
     handlers.register(BackendAPI.session, parleyErrors(accounts.session))
     handlers.register(BackendAPI.logout, parleyErrors(accounts.logout))
+    handlers.register(BackendAPI.check, parleyErrors(accounts.check))
+    handlers.register(BackendAPI.resetPassword, parleyErrors(accounts.resetPassword))
+    handlers.register(BackendAPI.profile, parleyErrors(accounts.profile))
+    handlers.register(BackendAPI.updateProfile, parleyErrors(accounts.updateProfile))
     handlers.register(BackendAPI.post, parleyErrors(board.post))
     handlers.register(BackendAPI.list, parleyErrors(board.list))
     return handlers

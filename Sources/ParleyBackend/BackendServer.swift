@@ -3,6 +3,7 @@ import JSONRPC
 import Logging
 import NIOCore
 import ParleyCore
+import ParleyVerifier
 import ServiceLifecycle
 
 /// How to run a backend.
@@ -17,6 +18,9 @@ public struct BackendConfiguration: Sendable {
     public var bcryptCost: UInt8
     /// How often expired sessions are deleted.
     public var sessionSweepInterval: Duration
+    /// Checks the email codes of registrations and password resets; without one, accounts are
+    /// made without an email address and passwords cannot be reset.
+    public var verifier: (any CodeVerifying)?
     /// The logger.
     public var logger: Logger
 
@@ -27,8 +31,10 @@ public struct BackendConfiguration: Sendable {
         sessionTTL: Duration = .seconds(3600),
         bcryptCost: UInt8 = 10,
         sessionSweepInterval: Duration = .seconds(600),
+        verifier: (any CodeVerifying)? = nil,
         logger: Logger = Logger(label: "parley.backend")
     ) {
+        self.verifier = verifier
         self.host = host
         self.port = port
         self.sessionTTL = sessionTTL
@@ -51,7 +57,7 @@ public final class BackendServer: Service, Sendable {
     /// Creates the backend over an opened, migrated storage, which it closes when it stops.
     public init(storage: any Storage, configuration: BackendConfiguration) {
         let accounts = AccountService(
-            users: storage.users, sessions: storage.sessions,
+            users: storage.users, sessions: storage.sessions, verifier: configuration.verifier,
             sessionTTL: configuration.sessionTTL, bcryptCost: configuration.bcryptCost
         )
         let board = BoardService(posts: storage.posts, accounts: accounts)

@@ -45,3 +45,27 @@ struct NewPostBody: Encodable {
 struct MeResponse: Decodable {
     var username: String
 }
+
+/// The body of `POST /api/v1/verification-codes`.
+struct CodeRequestBody: Encodable {
+    var email: String
+    var purpose: String
+}
+
+/// The answer to `POST /api/v1/verification-codes`: where the code went and for how long.
+public struct SentCode: Sendable, Equatable, Decodable {
+    /// The address, normalised.
+    public var email: String
+    /// `register` or `reset`.
+    public var purpose: String
+    /// How long the code is valid.
+    public var validForSeconds: Int64
+    /// How long until a new code may be asked for.
+    public var resendAfterSeconds: Int64
+}
+
+/// The body of `PUT /api/v1/me/profile`.
+struct ProfileEditBody: Encodable {
+    var nickname: String
+    var description: String
+}

@@ -10,7 +10,7 @@ extension ParleyHTTPClient {
 
     /// The HTTP methods the API uses.
     enum Method: String {
-        case GET, POST, DELETE
+        case GET, POST, PUT, DELETE
     }
 
     /// Sends a request and decodes a 2xx answer as `T`.

@@ -36,16 +36,39 @@ public struct ParleyHTTPClient: Sendable {
         self.timeout = timeout
     }
 
-    /// `POST /api/v1/accounts`: registers an account and returns it.
-    public func register(username: String, password: String) async throws -> User {
-        let body = BackendAPI.Credentials(username: username, password: password)
+    /// `POST /api/v1/verification-codes`: mails a code for `purpose` (`register` or `reset`) to `email`.
+    public func sendCode(email: String, purpose: String) async throws -> SentCode {
+        try await self.send(.POST, "/verification-codes", body: CodeRequestBody(email: email, purpose: purpose), expecting: SentCode.self)
+    }
+
+    /// `POST /api/v1/accounts`: registers an account and returns it; `email` and the `code` mailed
+    /// to it are needed when the gateway verifies addresses.
+    public func register(username: String, password: String, email: String? = nil, code: String? = nil) async throws -> User {
+        let body = BackendAPI.RegisterParams(username: username, password: password, email: email, code: code)
         return try await self.send(.POST, "/accounts", body: body, expecting: User.self)
     }
 
-    /// `POST /api/v1/sessions`: logs in and returns the new session's token.
+    /// `POST /api/v1/password-resets`: sets a new password with the code mailed for a reset.
+    public func resetPassword(email: String, code: String, password: String) async throws {
+        let body = BackendAPI.ResetParams(email: email, code: code, password: password)
+        _ = try await self.exchange(.POST, "/password-resets", body: body, token: nil)
+    }
+
+    /// `POST /api/v1/sessions`: logs in with a username or an email address and returns the new session's token.
     public func login(username: String, password: String) async throws -> BackendAPI.LoginResult {
-        let body = BackendAPI.Credentials(username: username, password: password)
+        let body = BackendAPI.LoginParams(username: username, password: password)
         return try await self.send(.POST, "/sessions", body: body, expecting: BackendAPI.LoginResult.self)
+    }
+
+    /// `GET /api/v1/me/profile`: the profile of the session's user.
+    public func profile(token: String) async throws -> Profile {
+        try await self.send(.GET, "/me/profile", token: token, expecting: Profile.self)
+    }
+
+    /// `PUT /api/v1/me/profile`: changes nickname and description.
+    public func updateProfile(token: String, nickname: String, description: String) async throws -> Profile {
+        let body = ProfileEditBody(nickname: nickname, description: description)
+        return try await self.send(.PUT, "/me/profile", body: body, token: token, expecting: Profile.self)
     }
 
     /// `DELETE /api/v1/sessions/current`: ends the session of `token` on the gateway.

@@ -9,6 +9,14 @@ public enum BackendAPI {
     public static let register = "Account.Register"
     /// `Account.Login`: `LoginParams` → `LoginResult`.
     public static let login = "Account.Login"
+    /// `Account.Check`: `CheckParams` → `Availability`.
+    public static let check = "Account.Check"
+    /// `Account.ResetPassword`: `ResetParams` → `Empty`.
+    public static let resetPassword = "Account.ResetPassword"
+    /// `Account.Profile`: `TokenParams` → `Profile`.
+    public static let profile = "Account.Profile"
+    /// `Account.UpdateProfile`: `ProfileParams` → `Profile`.
+    public static let updateProfile = "Account.UpdateProfile"
     /// `Account.Session`: `TokenParams` → `SessionInfo` (error `unauthenticated` when unknown or expired).
     public static let session = "Account.Session"
     /// `Account.Logout`: `TokenParams` → `Empty`.
@@ -18,16 +26,110 @@ public enum BackendAPI {
     /// `Board.List`: `ListParams` → `PostPage`.
     public static let list = "Board.List"
 
-    /// Username and password, for registering and for logging in.
-    public struct Credentials: Codable, Sendable {
+    /// A new account. With email verification on (the default of every role), `email` and the
+    /// `code` that was mailed to it are required; the backend checks the code with the verifier.
+    public struct RegisterParams: Codable, Sendable {
         /// The username as typed.
         public var username: String
         /// The password as typed.
         public var password: String
-        /// Creates the pair.
-        public init(username: String, password: String) {
+        /// The email address as typed.
+        public var email: String?
+        /// The verification code mailed to `email` for registering.
+        public var code: String?
+        /// Creates the parameters.
+        public init(username: String, password: String, email: String? = nil, code: String? = nil) {
             self.username = username
             self.password = password
+            self.email = email
+            self.code = code
+        }
+    }
+
+    /// A login: a username or an email address, and the password.
+    public struct LoginParams: Codable, Sendable {
+        /// The username or the email address, as typed.
+        public var username: String
+        /// The password as typed.
+        public var password: String
+        /// The end user's network address as the gateway saw it, for the per-address limit of failed logins.
+        public var clientAddress: String?
+        /// Creates the parameters.
+        public init(username: String, password: String, clientAddress: String? = nil) {
+            self.username = username
+            self.password = password
+            self.clientAddress = clientAddress
+        }
+    }
+
+    /// A username and an email address to look up before registering.
+    public struct CheckParams: Codable, Sendable {
+        /// The username as typed.
+        public var username: String?
+        /// The email address as typed.
+        public var email: String?
+        /// Creates the parameters.
+        public init(username: String?, email: String?) {
+            self.username = username
+            self.email = email
+        }
+    }
+
+    /// Whether a username and an email address can be used for a new account.
+    public struct Availability: Codable, Sendable, Equatable {
+        /// `available`, `taken` or `invalid` (breaks the rules; `message` says how); `null` when not asked.
+        public var username: String?
+        /// `available`, `taken` or `invalid`; `null` when not asked.
+        public var email: String?
+        /// What is wrong, for a person; `null` when both are available.
+        public var message: String?
+        /// Creates the value.
+        public init(username: String?, email: String?, message: String?) {
+            self.username = username
+            self.email = email
+            self.message = message
+        }
+
+        enum CodingKeys: CodingKey { case username, email, message }
+
+        /// Writes `null` rather than leaving a key out.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(self.username, forKey: .username)
+            try container.encode(self.email, forKey: .email)
+            try container.encode(self.message, forKey: .message)
+        }
+    }
+
+    /// A new password, proved by the code mailed to the account's address for a reset.
+    public struct ResetParams: Codable, Sendable {
+        /// The account's email address as typed.
+        public var email: String
+        /// The verification code mailed to it for a reset.
+        public var code: String
+        /// The new password.
+        public var password: String
+        /// Creates the parameters.
+        public init(email: String, code: String, password: String) {
+            self.email = email
+            self.code = code
+            self.password = password
+        }
+    }
+
+    /// A profile edit by the session's owner.
+    public struct ProfileParams: Codable, Sendable {
+        /// The session token of the owner.
+        public var token: String
+        /// The new nickname.
+        public var nickname: String
+        /// The new description.
+        public var description: String
+        /// Creates the parameters.
+        public init(token: String, nickname: String, description: String) {
+            self.token = token
+            self.nickname = nickname
+            self.description = description
         }
     }
 

@@ -26,11 +26,50 @@ public struct UserCredentials: Sendable, Equatable {
     public var user: User
     /// The KDF hash of the password.
     public var passwordHash: String
+    /// Grows by one each time the password is reset; a session is valid only while it holds the
+    /// version it was opened with, so a reset revokes every session at once.
+    public var credentialVersion: Int64
 
     /// Creates the pair.
-    public init(user: User, passwordHash: String) {
+    public init(user: User, passwordHash: String, credentialVersion: Int64 = 0) {
         self.user = user
         self.passwordHash = passwordHash
+        self.credentialVersion = credentialVersion
+    }
+}
+
+/// What an account shows of itself: the public name and the words its owner chose.
+public struct Profile: Sendable, Equatable, Codable {
+    /// The username as registered.
+    public var username: String
+    /// The name shown to others; the username until changed.
+    public var nickname: String
+    /// A few words about the user; may be empty.
+    public var description: String
+    /// The verified email address (normalised), if the account has one. Shown to its owner only.
+    public var email: String?
+    /// When the account was created.
+    @ISO8601Date public var createdAt: Date
+
+    /// Creates a profile value.
+    public init(username: String, nickname: String, description: String, email: String?, createdAt: Date) {
+        self.username = username
+        self.nickname = nickname
+        self.description = description
+        self.email = email
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: CodingKey { case username, nickname, description, email, createdAt }
+
+    /// Writes `"email": null` rather than leaving the key out.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.username, forKey: .username)
+        try container.encode(self.nickname, forKey: .nickname)
+        try container.encode(self.description, forKey: .description)
+        try container.encode(self.email, forKey: .email)
+        try container.encode(self._createdAt, forKey: .createdAt)
     }
 }
 

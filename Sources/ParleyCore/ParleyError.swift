@@ -13,6 +13,8 @@ public struct ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
         case unauthenticated
         /// The username is already registered (case does not matter).
         case usernameTaken = "username_taken"
+        /// The email address already belongs to an account.
+        case emailTaken = "email_taken"
         /// The input is larger than allowed.
         case tooLarge = "too_large"
         /// Too many attempts; the message says when to try again.

@@ -20,6 +20,12 @@ public enum Limits {
     public static let rpcMessageBytes = 1024 * 1024
     /// Largest page of posts a client may ask for.
     public static let pageSize = 1...100
+    /// Characters in a nickname.
+    public static let nicknameLength = 1...50
+    /// Characters in a profile description.
+    public static let descriptionLength = 0...1_000
+    /// UTF-8 bytes in a profile description.
+    public static let descriptionBytes = 4_000
     /// The page size when the client does not say.
     public static let defaultPageSize = 20
 }
@@ -114,5 +120,33 @@ public struct PostDraft: Sendable, Equatable {
         }
         self.title = title
         self.body = body
+    }
+}
+
+/// A profile as its owner edits it: nickname and description, trimmed and checked.
+public struct ProfileDraft: Sendable, Equatable {
+    /// The name shown to others, 1–50 characters on one line.
+    public let nickname: String
+    /// A few words, at most 1,000 characters; line breaks allowed.
+    public let description: String
+
+    /// Trims surrounding white space, normalises to NFC and checks both fields.
+    public init(nickname: String, description: String) throws(ParleyError) {
+        let nickname = nickname.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
+        let description = description.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping
+        guard Limits.nicknameLength.contains(nickname.count) else {
+            throw ParleyError(.invalidInput, "A nickname has 1 to 50 characters.")
+        }
+        guard !nickname.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw ParleyError(.invalidInput, "A nickname cannot hold control characters or line breaks.")
+        }
+        guard !description.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !"\n\r\t".unicodeScalars.contains($0) }) else {
+            throw ParleyError(.invalidInput, "A description cannot hold control characters other than line breaks and tabs.")
+        }
+        guard description.count <= Limits.descriptionLength.upperBound, description.utf8.count <= Limits.descriptionBytes else {
+            throw ParleyError(.tooLarge, "A description has at most 1,000 characters.")
+        }
+        self.nickname = nickname
+        self.description = description
     }
 }

@@ -1,12 +1,16 @@
 import Foundation
 import Hummingbird
 import ParleyCore
+import ParleyVerifier
 
 extension Post: ResponseEncodable {}
+extension Profile: ResponseEncodable {}
+extension BackendAPI.Availability: ResponseEncodable {}
 
 /// The JSON API under `/api/v1`, described by `openapi.yaml`.
 struct APIController<Context: RequestContext>: Sendable {
     let backend: any Backend
+    let codes: Codes
     let cookie: SessionCookie
     let openAPIDocument: String
     /// Routes other controllers add under `/api/v1` (the contacts).
@@ -23,9 +27,14 @@ struct APIController<Context: RequestContext>: Sendable {
     var routes: [Route] {
         [
             Self.route(.post, "accounts", self.register),
+            Self.route(.post, "accounts/check", self.check),
+            Self.route(.post, "verification-codes", self.sendCode),
+            Self.route(.post, "password-resets", self.resetPassword),
             Self.route(.post, "sessions", self.login),
             Self.route(.delete, "sessions/current", self.logout),
             Self.route(.get, "me", self.me),
+            Self.route(.get, "me/profile", self.profile),
+            Self.route(.put, "me/profile", self.updateProfile),
             Self.route(.get, "posts", self.listPosts),
             Self.route(.post, "posts", self.createPost),
             Self.route(.get, "openapi.yaml", self.openAPI),
@@ -72,15 +81,75 @@ struct APIController<Context: RequestContext>: Sendable {
         var body: String
     }
 
+    struct CodeRequest: Decodable {
+        var email: String
+        var purpose: String
+    }
+
+    struct CodeBody: ResponseCodable {
+        var email: String
+        var purpose: String
+        var validForSeconds: Int64
+        var resendAfterSeconds: Int64
+    }
+
+    struct ProfileEdit: Decodable {
+        var nickname: String
+        var description: String
+    }
+
     @Sendable func register(_ request: Request, context: Context) async throws -> EditedResponse<UserBody> {
-        let credentials = try await Self.decodeJSON(BackendAPI.Credentials.self, request, context)
-        let user = try await self.backend.register(credentials)
+        let params = try await Self.decodeJSON(BackendAPI.RegisterParams.self, request, context)
+        let user = try await self.backend.register(params)
         return .init(status: .created, response: .init(id: user.id, username: user.username, createdAt: user.createdAt))
     }
 
+    @Sendable func check(_ request: Request, context: Context) async throws -> BackendAPI.Availability {
+        try await self.backend.check(try await Self.decodeJSON(BackendAPI.CheckParams.self, request, context))
+    }
+
+    @Sendable func sendCode(_ request: Request, context: Context) async throws -> EditedResponse<CodeBody> {
+        let body = try await Self.decodeJSON(CodeRequest.self, request, context)
+        guard let purpose = CodePurpose(rawValue: body.purpose) else {
+            throw ParleyError(.invalidInput, "purpose must be \"register\" or \"reset\".")
+        }
+        let issued = try await self.codes.send(email: body.email, purpose: purpose, clientAddress: context.clientAddress)
+        return .init(
+            status: .accepted,
+            response: .init(
+                email: issued.email.normalized, purpose: purpose.rawValue,
+                validForSeconds: issued.validFor.components.seconds, resendAfterSeconds: issued.resendAfter.components.seconds
+            )
+        )
+    }
+
+    @Sendable func resetPassword(_ request: Request, context: Context) async throws -> Response {
+        try await self.backend.resetPassword(try await Self.decodeJSON(BackendAPI.ResetParams.self, request, context))
+        return Response(status: .noContent)
+    }
+
+    @Sendable func profile(_ request: Request, context: Context) async throws -> Profile {
+        try await self.backend.profile(token: try Self.sessionToken(request))
+    }
+
+    @Sendable func updateProfile(_ request: Request, context: Context) async throws -> Profile {
+        let edit = try await Self.decodeJSON(ProfileEdit.self, request, context)
+        return try await self.backend.updateProfile(
+            .init(token: try Self.sessionToken(request), nickname: edit.nickname, description: edit.description)
+        )
+    }
+
+    static func sessionToken(_ request: Request) throws -> String {
+        guard let token = try SessionCookie.token(in: request) else {
+            throw ParleyError(.unauthenticated, "You are not logged in.")
+        }
+        return token
+    }
+
     @Sendable func login(_ request: Request, context: Context) async throws -> Response {
-        let credentials = try await Self.decodeJSON(BackendAPI.Credentials.self, request, context)
-        let result = try await self.backend.login(credentials)
+        var params = try await Self.decodeJSON(BackendAPI.LoginParams.self, request, context)
+        params.clientAddress = context.clientAddress
+        let result = try await self.backend.login(params)
         var response = try LoginBody(token: result.token, username: result.username, expiresAt: result.expiresAt)
             .response(from: request, context: context)
         response.setCookie(self.cookie.set(result.token))
@@ -98,10 +167,7 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func me(_ request: Request, context: Context) async throws -> MeBody {
-        guard let token = try SessionCookie.token(in: request) else {
-            throw ParleyError(.unauthenticated, "You are not logged in.")
-        }
-        return MeBody(username: try await self.backend.session(token: token).username)
+        MeBody(username: try await self.backend.session(token: try Self.sessionToken(request)).username)
     }
 
     /// The backend's JSON is served as it comes: decoding and encoding it again here would

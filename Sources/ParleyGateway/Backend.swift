@@ -6,9 +6,17 @@ import ParleyCore
 /// Every method throws `ParleyError`; a backend that cannot be reached gives `.unavailable`.
 public protocol Backend: Sendable {
     /// `Account.Register`.
-    func register(_ credentials: BackendAPI.Credentials) async throws -> User
+    func register(_ params: BackendAPI.RegisterParams) async throws -> User
     /// `Account.Login`.
-    func login(_ credentials: BackendAPI.Credentials) async throws -> BackendAPI.LoginResult
+    func login(_ params: BackendAPI.LoginParams) async throws -> BackendAPI.LoginResult
+    /// `Account.Check`.
+    func check(_ params: BackendAPI.CheckParams) async throws -> BackendAPI.Availability
+    /// `Account.ResetPassword`.
+    func resetPassword(_ params: BackendAPI.ResetParams) async throws
+    /// `Account.Profile`.
+    func profile(token: String) async throws -> Profile
+    /// `Account.UpdateProfile`.
+    func updateProfile(_ params: BackendAPI.ProfileParams) async throws -> Profile
     /// `Account.Session`; throws `.unauthenticated` for an unknown or expired token.
     func session(token: String) async throws -> BackendAPI.SessionInfo
     /// `Account.Logout`.

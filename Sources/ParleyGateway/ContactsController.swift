@@ -10,8 +10,8 @@ struct ContactsController<Context: RequestContext>: Sendable {
     let web: WebController<Context>
     let servers: [(host: String, port: Int)]
 
-    init(backend: any Backend, servers: [(host: String, port: Int)], pages: Pages, cookie: SessionCookie) {
-        self.web = WebController(backend: backend, cookie: cookie, pages: pages)
+    init(web: WebController<Context>, servers: [(host: String, port: Int)]) {
+        self.web = web
         self.servers = servers
     }
 

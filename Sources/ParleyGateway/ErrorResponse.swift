@@ -9,7 +9,7 @@ extension ParleyError.Code {
         switch self {
         case .invalidInput: .badRequest
         case .invalidCredentials, .unauthenticated: .unauthorized
-        case .usernameTaken: .conflict
+        case .usernameTaken, .emailTaken: .conflict
         case .tooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .unavailable: .serviceUnavailable

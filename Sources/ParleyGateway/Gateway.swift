@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import ParleyCore
+import ParleyVerifier
 import Prometheus
 
 /// How to run a gateway.
@@ -19,6 +20,9 @@ public struct GatewayConfiguration: Sendable {
     public var contactsServers: [(host: String, port: Int)]
     /// Where `/metrics` reads from; nil serves no metrics.
     public var metrics: PrometheusCollectorRegistry?
+    /// Sends the verification codes of registration and password reset; without one those
+    /// steps answer "unavailable".
+    public var verifier: (any CodeVerifying)?
     /// The logger.
     public var logger: Logger
 
@@ -30,8 +34,10 @@ public struct GatewayConfiguration: Sendable {
         idleTimeout: Duration = .seconds(30),
         contactsServers: [(host: String, port: Int)] = [],
         metrics: PrometheusCollectorRegistry? = nil,
+        verifier: (any CodeVerifying)? = nil,
         logger: Logger = Logger(label: "parley.gateway")
     ) {
+        self.verifier = verifier
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
@@ -54,11 +60,13 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
     if let registry = configuration.metrics {
         router.get("/metrics") { _, _ in metricsResponse(registry) }
     }
-    let contacts = ContactsController<GatewayContext>(backend: backend, servers: configuration.contactsServers, pages: pages, cookie: cookie)
-    WebController(backend: backend, cookie: cookie, pages: pages).addRoutes(to: router)
+    let codes = Codes(verifier: configuration.verifier, backend: backend)
+    let web = WebController<GatewayContext>(backend: backend, codes: codes, cookie: cookie, pages: pages)
+    web.addRoutes(to: router)
+    let contacts = ContactsController(web: web, servers: configuration.contactsServers)
     contacts.addPageRoutes(to: router)
     let api = router.group("api/v1")
-    APIController(backend: backend, cookie: cookie, openAPIDocument: try Pages.openAPIDocument(), extraRoutes: contacts.apiRoutes)
+    APIController(backend: backend, codes: codes, cookie: cookie, openAPIDocument: try Pages.openAPIDocument(), extraRoutes: contacts.apiRoutes)
         .addRoutes(to: api)
     return router
 }

@@ -6,15 +6,22 @@ import Mustache
 /// escape every `{{value}}` as HTML.
 struct Pages: Sendable {
     let library: MustacheLibrary
-    let stylesheet: String
+    /// The files served under `/static/`: name → (content type, text).
+    let assets: [String: (contentType: String, text: String)]
 
-    /// Loads the templates and the stylesheet from `Resources/`.
+    /// The files of `Resources/static/` and their types.
+    static let assetTypes = ["parley.css": "text/css; charset=utf-8", "countdown.js": "text/javascript; charset=utf-8"]
+
+    /// Loads the templates and the static files from `Resources/`.
     static func load() async throws -> Pages {
         MustacheContentTypes.register(ScalarHTMLEscaping(), named: ScalarHTMLEscaping.name)
         let root = Bundle.module.bundleURL.appendingPathComponent("Resources")
         let library = try await MustacheLibrary(directory: root.appendingPathComponent("templates").path)
-        let stylesheet = try String(contentsOf: root.appendingPathComponent("parley.css"), encoding: .utf8)
-        return Pages(library: library, stylesheet: stylesheet)
+        var assets: [String: (contentType: String, text: String)] = [:]
+        for (name, type) in Self.assetTypes {
+            assets[name] = (type, try String(contentsOf: root.appendingPathComponent("static/" + name), encoding: .utf8))
+        }
+        return Pages(library: library, assets: assets)
     }
 
     /// Renders template `name` with `values` as an HTML response.
@@ -23,18 +30,21 @@ struct Pages: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        // Pages carry no script of their own: forbid any that an escaping bug might let in.
-        headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'none'; frame-ancestors 'none'; form-action 'self'"
+        // Scripts only from the gateway's own files (the resend countdown), never inline: a script
+        // that an escaping bug let into a page would not run.
+        headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
         headers[.xContentTypeOptions] = "nosniff"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 
-    /// The stylesheet, cacheable.
-    func stylesheetResponse() -> Response {
+    /// A file of `/static/`, cacheable; `nil` for an unknown name.
+    func assetResponse(_ name: String) -> Response? {
+        guard let asset = self.assets[name] else { return nil }
         var headers = HTTPFields()
-        headers[.contentType] = "text/css; charset=utf-8"
+        headers[.contentType] = asset.contentType
         headers[.cacheControl] = "public, max-age=3600"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: self.stylesheet)))
+        headers[.xContentTypeOptions] = "nosniff"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: asset.text)))
     }
 
     /// Reads the API description served at `/api/v1/openapi.yaml`.

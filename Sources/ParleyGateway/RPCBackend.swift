@@ -17,12 +17,28 @@ public struct RPCBackend: Backend {
         self.logger = logger
     }
 
-    public func register(_ credentials: BackendAPI.Credentials) async throws -> User {
-        try await self.call(BackendAPI.register, credentials)
+    public func register(_ params: BackendAPI.RegisterParams) async throws -> User {
+        try await self.call(BackendAPI.register, params)
     }
 
-    public func login(_ credentials: BackendAPI.Credentials) async throws -> BackendAPI.LoginResult {
-        try await self.call(BackendAPI.login, credentials)
+    public func login(_ params: BackendAPI.LoginParams) async throws -> BackendAPI.LoginResult {
+        try await self.call(BackendAPI.login, params)
+    }
+
+    public func check(_ params: BackendAPI.CheckParams) async throws -> BackendAPI.Availability {
+        try await self.call(BackendAPI.check, params)
+    }
+
+    public func resetPassword(_ params: BackendAPI.ResetParams) async throws {
+        let _: BackendAPI.Empty = try await self.call(BackendAPI.resetPassword, params)
+    }
+
+    public func profile(token: String) async throws -> Profile {
+        try await self.call(BackendAPI.profile, BackendAPI.TokenParams(token: token))
+    }
+
+    public func updateProfile(_ params: BackendAPI.ProfileParams) async throws -> Profile {
+        try await self.call(BackendAPI.updateProfile, params)
     }
 
     public func session(token: String) async throws -> BackendAPI.SessionInfo {

@@ -1,18 +1,22 @@
 import Foundation
 import Hummingbird
 import ParleyCore
+import ParleyVerifier
 
 /// Fixed texts for `?notice=…`, so a link cannot put words on the page.
 private let notices = [
     "registered": "Your account is ready. Log in to start posting.",
     "loggedout": "You are logged out.",
     "posted": "Your post is up.",
+    "reset": "Your password is changed and every other session is logged out. Log in with the new password.",
+    "profile": "Your profile is saved.",
 ]
 
 /// The HTML pages: board, register, log in, log out. Works without JavaScript;
 /// every form carries an anti-forgery token; every write ends in a redirect.
 struct WebController<Context: RequestContext>: Sendable {
     let backend: any Backend
+    let codes: Codes
     let cookie: SessionCookie
     let pages: Pages
 
@@ -22,9 +26,20 @@ struct WebController<Context: RequestContext>: Sendable {
         router.get("/login", use: self.loginPage)
         router.post("/login", use: self.login)
         router.get("/register", use: self.registerPage)
+        router.post("/register/code", use: self.registerCode)
         router.post("/register", use: self.register)
+        router.get("/reset-password", use: self.resetPage)
+        router.post("/reset-password/code", use: self.resetCode)
+        router.post("/reset-password", use: self.resetPassword)
+        router.get("/profile", use: self.profilePage)
+        router.post("/profile", use: self.saveProfile)
         router.post("/logout", use: self.logout)
-        router.get("/static/parley.css") { _, _ in self.pages.stylesheetResponse() }
+        router.get("/static/:name") { _, context in
+            guard let response = self.pages.assetResponse(context.parameters.get("name") ?? "") else {
+                throw ParleyError(.notFound, "There is no such file.")
+            }
+            return response
+        }
     }
 
     /// What every page shows in its header.
@@ -135,7 +150,9 @@ struct WebController<Context: RequestContext>: Sendable {
         let visitor = Visitor(csrf: CSRFToken(request: request))
         try visitor.csrf.check(form.csrf)
         do {
-            let result = try await self.backend.login(.init(username: form.username ?? "", password: form.password ?? ""))
+            let result = try await self.backend.login(
+                .init(username: form.username ?? "", password: form.password ?? "", clientAddress: context.clientAddress)
+            )
             var response = Self.redirect(to: "/")
             response.setCookie(self.cookie.set(result.token))
             return response
@@ -147,23 +164,147 @@ struct WebController<Context: RequestContext>: Sendable {
         }
     }
 
-    @Sendable func registerPage(_ request: Request, context: Context) async throws -> Response {
-        let visitor = try await self.visitor(request)
-        return visitor.finish(self.pages.render("register", visitor.values(title: "Register")), cookie: self.cookie)
+    struct CodeForm: Decodable {
+        var csrf: String?
+        var email: String?
+        var code: String?
+        var username: String?
+        var password: String?
     }
 
-    @Sendable func register(_ request: Request, context: Context) async throws -> Response {
-        let form = try await Self.decodeForm(AccountForm.self, request, context)
+    /// The register or reset page; `codeSent` shows the second step (code and password).
+    func codePage(
+        _ template: String, title: String, visitor: Visitor, form: CodeForm? = nil, codeSent: Bool,
+        resendAfter: Int64? = nil, notice: String? = nil, error: ParleyError? = nil
+    ) -> Response {
+        var values = visitor.values(title: title)
+        let verifies = self.codes.verifier != nil
+        values["verifies"] = verifies
+        values["codeSent"] = codeSent
+        values["showAccountForm"] = codeSent || !verifies
+        values["draftEmail"] = form?.email
+        values["draftUsername"] = form?.username
+        values["resendAfter"] = resendAfter.map(String.init)
+        values["notice"] = notice
+        values["error"] = error?.message
+        return visitor.finish(self.pages.render(template, values, status: error?.code.httpStatus ?? .ok), cookie: self.cookie)
+    }
+
+    @Sendable func registerPage(_ request: Request, context: Context) async throws -> Response {
+        let visitor = try await self.visitor(request)
+        return self.codePage("register", title: "Register", visitor: visitor, codeSent: false)
+    }
+
+    @Sendable func resetPage(_ request: Request, context: Context) async throws -> Response {
+        let visitor = try await self.visitor(request)
+        return self.codePage("reset", title: "Reset password", visitor: visitor, codeSent: false)
+    }
+
+    @Sendable func registerCode(_ request: Request, context: Context) async throws -> Response {
+        try await self.sendCode(.register, template: "register", title: "Register", request, context)
+    }
+
+    @Sendable func resetCode(_ request: Request, context: Context) async throws -> Response {
+        try await self.sendCode(.reset, template: "reset", title: "Reset password", request, context)
+    }
+
+    /// Step one of both flows: mail a code, then show the form that takes it.
+    func sendCode(
+        _ purpose: CodePurpose, template: String, title: String, _ request: Request, _ context: Context
+    ) async throws -> Response {
+        let form = try await Self.decodeForm(CodeForm.self, request, context)
         let visitor = Visitor(csrf: CSRFToken(request: request))
         try visitor.csrf.check(form.csrf)
         do {
-            _ = try await self.backend.register(.init(username: form.username ?? "", password: form.password ?? ""))
+            let issued = try await self.codes.send(email: form.email ?? "", purpose: purpose, clientAddress: context.clientAddress)
+            var shown = form
+            shown.email = issued.email.mailbox
+            let notice =
+                purpose == .register
+                ? "We sent a code to \(issued.email.mailbox). It is valid for \(VerificationMail.describe(issued.validFor))."
+                : "If an account uses \(issued.email.mailbox), a code is on its way. It is valid for \(VerificationMail.describe(issued.validFor))."
+            return self.codePage(
+                template, title: title, visitor: visitor, form: shown, codeSent: true,
+                resendAfter: issued.resendAfter.components.seconds, notice: notice
+            )
+        } catch let error as ParleyError where error.code != .internal {
+            // Too soon for a new code: the earlier one is still good, so the second step stays open.
+            return self.codePage(template, title: title, visitor: visitor, form: form, codeSent: error.code == .rateLimited, error: error)
+        }
+    }
+
+    @Sendable func register(_ request: Request, context: Context) async throws -> Response {
+        let form = try await Self.decodeForm(CodeForm.self, request, context)
+        let visitor = Visitor(csrf: CSRFToken(request: request))
+        try visitor.csrf.check(form.csrf)
+        do {
+            _ = try await self.backend.register(
+                .init(username: form.username ?? "", password: form.password ?? "", email: form.email, code: form.code)
+            )
             return Self.redirect(to: "/login?notice=registered")
         } catch let error as ParleyError where error.code != .unavailable && error.code != .internal {
-            var values = visitor.values(title: "Register")
-            values["error"] = error.message
-            values["draftUsername"] = form.username
-            return visitor.finish(self.pages.render("register", values, status: error.code.httpStatus), cookie: self.cookie)
+            return self.codePage("register", title: "Register", visitor: visitor, form: form, codeSent: true, error: error)
+        }
+    }
+
+    @Sendable func resetPassword(_ request: Request, context: Context) async throws -> Response {
+        let form = try await Self.decodeForm(CodeForm.self, request, context)
+        let visitor = Visitor(csrf: CSRFToken(request: request))
+        try visitor.csrf.check(form.csrf)
+        do {
+            try await self.backend.resetPassword(.init(email: form.email ?? "", code: form.code ?? "", password: form.password ?? ""))
+            var response = Self.redirect(to: "/login?notice=reset")
+            response.setCookie(self.cookie.clear())
+            return response
+        } catch let error as ParleyError where error.code != .unavailable && error.code != .internal {
+            return self.codePage("reset", title: "Reset password", visitor: visitor, form: form, codeSent: true, error: error)
+        }
+    }
+
+    struct ProfileForm: Decodable {
+        var csrf: String?
+        var nickname: String?
+        var description: String?
+    }
+
+    @Sendable func profilePage(_ request: Request, context: Context) async throws -> Response {
+        let visitor = try await self.visitor(request)
+        guard visitor.session != nil, let token = try? SessionCookie.token(in: request) else {
+            return visitor.finish(Self.redirect(to: "/login"), cookie: self.cookie)
+        }
+        let profile = try await self.backend.profile(token: token)
+        let notice = request.uri.queryParameters["notice"].flatMap { notices[String($0)] }
+        return self.profileResponse(profile, visitor: visitor, notice: notice)
+    }
+
+    func profileResponse(
+        _ profile: Profile, visitor: Visitor, notice: String? = nil, error: ParleyError? = nil, draft: ProfileForm? = nil
+    ) -> Response {
+        var values = visitor.values(title: "Profile")
+        values["profileUsername"] = profile.username
+        values["profileEmail"] = profile.email
+        values["nickname"] = draft?.nickname ?? profile.nickname
+        values["description"] = draft?.description ?? profile.description
+        values["isoTime"] = ISO8601Date.format(profile.createdAt)
+        values["displayTime"] = Self.displayTime(profile.createdAt)
+        values["notice"] = notice
+        values["error"] = error?.message
+        return visitor.finish(self.pages.render("profile", values, status: error?.code.httpStatus ?? .ok), cookie: self.cookie)
+    }
+
+    @Sendable func saveProfile(_ request: Request, context: Context) async throws -> Response {
+        let form = try await Self.decodeForm(ProfileForm.self, request, context)
+        let visitor = try await self.visitor(request)
+        try visitor.csrf.check(form.csrf)
+        guard visitor.session != nil, let token = try? SessionCookie.token(in: request) else {
+            return visitor.finish(Self.redirect(to: "/login"), cookie: self.cookie)
+        }
+        do {
+            _ = try await self.backend.updateProfile(.init(token: token, nickname: form.nickname ?? "", description: form.description ?? ""))
+            return visitor.finish(Self.redirect(to: "/profile?notice=profile"), cookie: self.cookie)
+        } catch let error as ParleyError where error.code == .invalidInput || error.code == .tooLarge {
+            let profile = try await self.backend.profile(token: token)
+            return self.profileResponse(profile, visitor: visitor, error: error, draft: form)
         }
     }
 

@@ -72,7 +72,32 @@ public enum Migrations {
                 """,
                 "CREATE INDEX posts_user_id ON posts(user_id)",
             ]
-        )
+        ),
+        // Issue 5: verified email addresses (normalised, unique; NULL for accounts made before),
+        // profiles (nickname defaults to the username), and a credential version that a password
+        // reset moves on: a session is valid only while it matches its account's version.
+        Migration(
+            version: 2,
+            name: "email, profile and credential version",
+            sqlite: [
+                "ALTER TABLE users ADD COLUMN email TEXT NULL",
+                "CREATE UNIQUE INDEX users_email_unique ON users(email)",
+                "ALTER TABLE users ADD COLUMN nickname TEXT NOT NULL DEFAULT ''",
+                "UPDATE users SET nickname = username",
+                "ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE users ADD COLUMN credential_version INTEGER NOT NULL DEFAULT 0",
+                "ALTER TABLE sessions ADD COLUMN credential_version INTEGER NOT NULL DEFAULT 0",
+            ],
+            postgres: [
+                "ALTER TABLE users ADD COLUMN email TEXT NULL",
+                "CREATE UNIQUE INDEX users_email_unique ON users(email)",
+                "ALTER TABLE users ADD COLUMN nickname TEXT NOT NULL DEFAULT ''",
+                "UPDATE users SET nickname = username",
+                "ALTER TABLE users ADD COLUMN description TEXT NOT NULL DEFAULT ''",
+                "ALTER TABLE users ADD COLUMN credential_version BIGINT NOT NULL DEFAULT 0",
+                "ALTER TABLE sessions ADD COLUMN credential_version BIGINT NOT NULL DEFAULT 0",
+            ]
+        ),
     ]
 
     /// The highest schema version this build knows.

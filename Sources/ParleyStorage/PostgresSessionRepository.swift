@@ -6,10 +6,13 @@ import PostgresNIO
 struct PostgresSessionRepository: SessionRepository {
     /// Every statement this repository runs; values are bound parameters.
     enum SQL {
-        static func insert(tokenHash: String, userID: Int64, expiresAt: Int64) -> PostgresQuery {
+        /// Inserts nothing when the account is gone or its password was reset since it was checked.
+        static func insert(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Int64) -> PostgresQuery {
             """
-            INSERT INTO sessions (token_hash, user_id, expires_at)
-            VALUES (\(tokenHash), \(userID), \(expiresAt))
+            INSERT INTO sessions (token_hash, user_id, credential_version, expires_at)
+            SELECT \(tokenHash), id, credential_version, \(expiresAt) FROM users
+            WHERE id = \(userID) AND credential_version = \(credentialVersion)
+            RETURNING token_hash
             """
         }
 
@@ -17,7 +20,7 @@ struct PostgresSessionRepository: SessionRepository {
             """
             SELECT sessions.token_hash, sessions.user_id, users.username, sessions.expires_at
             FROM sessions
-            JOIN users ON users.id = sessions.user_id
+            JOIN users ON users.id = sessions.user_id AND users.credential_version = sessions.credential_version
             WHERE sessions.token_hash = \(tokenHash) AND sessions.expires_at > \(now)
             """
         }
@@ -28,6 +31,10 @@ struct PostgresSessionRepository: SessionRepository {
 
         static func delete(tokenHash: String) -> PostgresQuery {
             "DELETE FROM sessions WHERE token_hash = \(tokenHash)"
+        }
+
+        static func deleteAll(userID: Int64) -> PostgresQuery {
+            "DELETE FROM sessions WHERE user_id = \(userID)"
         }
 
         /// Counts in the same statement, so concurrent deletes are not counted.
@@ -42,10 +49,14 @@ struct PostgresSessionRepository: SessionRepository {
     /// The open, migrated database.
     let database: PostgresDatabase
 
-    func create(tokenHash: String, userID: Int64, expiresAt: Date) async throws {
-        _ = try await self.database.query(
-            SQL.insert(tokenHash: tokenHash, userID: userID, expiresAt: UnixMilliseconds.from(expiresAt))
+    func create(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Date) async throws {
+        let rows = try await self.database.query(
+            SQL.insert(
+                tokenHash: tokenHash, userID: userID, credentialVersion: credentialVersion,
+                expiresAt: UnixMilliseconds.from(expiresAt)
+            )
         )
+        guard !rows.isEmpty else { throw SessionRefused.error }
     }
 
     func find(tokenHash: String, now: Date) async throws -> Session? {
@@ -63,6 +74,10 @@ struct PostgresSessionRepository: SessionRepository {
 
     func delete(tokenHash: String) async throws {
         _ = try await self.database.query(SQL.delete(tokenHash: tokenHash))
+    }
+
+    func deleteAll(userID: Int64) async throws {
+        _ = try await self.database.query(SQL.deleteAll(userID: userID))
     }
 
     func deleteExpired(now: Date) async throws -> Int {

@@ -6,14 +6,16 @@ import SQLiteNIO
 struct SQLiteSessionRepository: SessionRepository {
     /// Every statement this repository runs.
     enum SQL {
+        /// Inserts nothing when the account is gone or its password was reset since it was checked.
         static let insert = """
-            INSERT INTO sessions (token_hash, user_id, expires_at)
-            VALUES (?1, ?2, ?3)
+            INSERT INTO sessions (token_hash, user_id, credential_version, expires_at)
+            SELECT ?1, id, credential_version, ?3 FROM users WHERE id = ?2 AND credential_version = ?4
+            RETURNING token_hash
             """
         static let find = """
             SELECT sessions.token_hash, sessions.user_id, users.username, sessions.expires_at
             FROM sessions
-            JOIN users ON users.id = sessions.user_id
+            JOIN users ON users.id = sessions.user_id AND users.credential_version = sessions.credential_version
             WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?2
             """
         static let extend = """
@@ -21,6 +23,9 @@ struct SQLiteSessionRepository: SessionRepository {
             """
         static let delete = """
             DELETE FROM sessions WHERE token_hash = ?1
+            """
+        static let deleteAll = """
+            DELETE FROM sessions WHERE user_id = ?1
             """
         static let deleteExpired = """
             DELETE FROM sessions WHERE expires_at <= ?1 RETURNING token_hash
@@ -30,11 +35,15 @@ struct SQLiteSessionRepository: SessionRepository {
     /// The open, migrated database.
     let connection: SQLiteConnection
 
-    func create(tokenHash: String, userID: Int64, expiresAt: Date) async throws {
-        _ = try await self.connection.query(
+    func create(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Date) async throws {
+        let rows = try await self.connection.query(
             SQL.insert,
-            [.text(tokenHash), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt)))]
+            [
+                .text(tokenHash), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt))),
+                .integer(SQLiteInt64(credentialVersion)),
+            ]
         )
+        guard !rows.isEmpty else { throw SessionRefused.error }
     }
 
     func find(tokenHash: String, now: Date) async throws -> Session? {
@@ -60,6 +69,10 @@ struct SQLiteSessionRepository: SessionRepository {
 
     func delete(tokenHash: String) async throws {
         _ = try await self.connection.query(SQL.delete, [.text(tokenHash)])
+    }
+
+    func deleteAll(userID: Int64) async throws {
+        _ = try await self.connection.query(SQL.deleteAll, [.integer(SQLiteInt64(userID))])
     }
 
     func deleteExpired(now: Date) async throws -> Int {

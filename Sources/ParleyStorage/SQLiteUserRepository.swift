@@ -7,31 +7,61 @@ struct SQLiteUserRepository: UserRepository {
     /// Every statement this repository runs.
     enum SQL {
         static let insert = """
-            INSERT INTO users (username, username_key, password_hash, created_at)
-            VALUES (?1, ?2, ?3, ?4)
+            INSERT INTO users (username, username_key, email, nickname, password_hash, created_at)
+            VALUES (?1, ?2, ?3, ?1, ?4, ?5)
             RETURNING id
             """
-        static let credentials = """
-            SELECT id, username, password_hash, created_at
+        static let credentialsByKey = """
+            SELECT id, username, password_hash, created_at, credential_version
             FROM users
             WHERE username_key = ?1
+            """
+        static let credentialsByEmail = """
+            SELECT id, username, password_hash, created_at, credential_version
+            FROM users
+            WHERE email = ?1
+            """
+        static let taken = """
+            SELECT EXISTS (SELECT 1 FROM users WHERE username_key = ?1) AS username,
+                   EXISTS (SELECT 1 FROM users WHERE email = ?2) AS email
+            """
+        static let profile = """
+            SELECT username, nickname, description, email, created_at
+            FROM users
+            WHERE id = ?1
+            """
+        static let updateProfile = """
+            UPDATE users SET nickname = ?2, description = ?3
+            WHERE id = ?1
+            RETURNING username, nickname, description, email, created_at
+            """
+        static let resetPassword = """
+            UPDATE users SET password_hash = ?2, credential_version = credential_version + 1
+            WHERE email = ?1
+            RETURNING id
             """
     }
 
     /// The open, migrated database.
     let connection: SQLiteConnection
 
-    func create(username: Username, passwordHash: String, now: Date) async throws -> User {
+    func create(username: Username, email: String?, passwordHash: String, now: Date) async throws -> User {
         let createdAt = UnixMilliseconds.from(now)
         let rows: [SQLiteRow]
         do {
             rows = try await self.connection.query(
                 SQL.insert,
-                [.text(username.value), .text(username.key), .text(passwordHash), .integer(SQLiteInt64(createdAt))]
+                [
+                    .text(username.value), .text(username.key), email.map { .text($0) } ?? .null, .text(passwordHash),
+                    .integer(SQLiteInt64(createdAt)),
+                ]
             )
         } catch let error as SQLiteError where error.reason == .constraintUniqueFailed {
-            // The only UNIQUE constraint on `users` is `username_key`: the database decides,
-            // so two racing registrations cannot both win.
+            // The database decides, so two racing registrations cannot both win. SQLite names
+            // the column that clashed in its message.
+            if error.message.contains("users.email") {
+                throw ParleyError(.emailTaken, "That email address already belongs to an account.")
+            }
             throw ParleyError(.usernameTaken, "That username is already taken.")
         }
         guard let row = rows.first else {
@@ -41,13 +71,56 @@ struct SQLiteUserRepository: UserRepository {
     }
 
     func credentials(usernameKey: String) async throws -> UserCredentials? {
-        let rows = try await self.connection.query(SQL.credentials, [.text(usernameKey)])
+        try Self.credentials(in: try await self.connection.query(SQL.credentialsByKey, [.text(usernameKey)]))
+    }
+
+    func credentials(email: String) async throws -> UserCredentials? {
+        try Self.credentials(in: try await self.connection.query(SQL.credentialsByEmail, [.text(email)]))
+    }
+
+    private static func credentials(in rows: [SQLiteRow]) throws -> UserCredentials? {
         guard let row = rows.first else { return nil }
         let user = User(
             id: try row.int64("id"),
             username: try row.text("username"),
             createdAt: UnixMilliseconds.date(try row.int64("created_at"))
         )
-        return UserCredentials(user: user, passwordHash: try row.text("password_hash"))
+        return UserCredentials(
+            user: user, passwordHash: try row.text("password_hash"), credentialVersion: try row.int64("credential_version")
+        )
+    }
+
+    func taken(usernameKey: String, email: String?) async throws -> (username: Bool, email: Bool) {
+        let rows = try await self.connection.query(SQL.taken, [.text(usernameKey), email.map { .text($0) } ?? .null])
+        guard let row = rows.first else { throw UnexpectedRowError(column: "username", found: nil) }
+        return (try row.int64("username") != 0, try row.int64("email") != 0)
+    }
+
+    func profile(userID: Int64) async throws -> Profile? {
+        try Self.profile(in: try await self.connection.query(SQL.profile, [.integer(SQLiteInt64(userID))]))
+    }
+
+    func updateProfile(userID: Int64, draft: ProfileDraft) async throws -> Profile? {
+        let rows = try await self.connection.query(
+            SQL.updateProfile, [.integer(SQLiteInt64(userID)), .text(draft.nickname), .text(draft.description)]
+        )
+        return try Self.profile(in: rows)
+    }
+
+    private static func profile(in rows: [SQLiteRow]) throws -> Profile? {
+        guard let row = rows.first else { return nil }
+        let email: String? = if case .null? = row.column("email") { nil } else { try row.text("email") }
+        return Profile(
+            username: try row.text("username"),
+            nickname: try row.text("nickname"),
+            description: try row.text("description"),
+            email: email,
+            createdAt: UnixMilliseconds.date(try row.int64("created_at"))
+        )
+    }
+
+    func resetPassword(email: String, passwordHash: String) async throws -> Int64? {
+        let rows = try await self.connection.query(SQL.resetPassword, [.text(email), .text(passwordHash)])
+        return try rows.first?.int64("id")
     }
 }

@@ -51,7 +51,7 @@ public enum VerificationMail {
     }
 
     /// `3 minutes`, `1 minute`, `90 seconds`.
-    static func describe(_ duration: Duration) -> String {
+    public static func describe(_ duration: Duration) -> String {
         let seconds = duration.components.seconds
         if seconds >= 60, seconds % 60 == 0 {
             let minutes = seconds / 60

@@ -32,7 +32,7 @@ struct PostgresOutageTests {
                     async let posts = Self.outcome { _ = try await storage.posts.list(limit: 10, before: nil) }
                     async let users = Self.outcome { _ = try await storage.users.credentials(usernameKey: "survivor") }
                     async let sessions = Self.outcome {
-                        try await storage.sessions.create(tokenHash: "t", userID: user.id, expiresAt: Date())
+                        try await storage.sessions.create(tokenHash: "t", userID: user.id, credentialVersion: 0, expiresAt: Date())
                     }
                     for outcome in await [posts, users, sessions] {
                         #expect(outcome == Self.unavailable)
@@ -59,7 +59,7 @@ struct PostgresOutageTests {
                 }
                 #expect(listed == [post])
                 #expect(try await storage.users.credentials(usernameKey: "survivor")?.user == user)
-                try await storage.sessions.create(tokenHash: "after", userID: user.id, expiresAt: Date().addingTimeInterval(60))
+                try await storage.sessions.create(tokenHash: "after", userID: user.id, credentialVersion: 0, expiresAt: Date().addingTimeInterval(60))
                 #expect(try await storage.sessions.find(tokenHash: "after", now: Date())?.userID == user.id)
                 try await storage.close()
             } catch {

@@ -24,7 +24,7 @@ struct PostgresStorageTests {
             let types = try await database.server.psql(
                 """
                 SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns
-                WHERE table_schema = 'public' AND column_name IN ('id', 'user_id', 'created_at', 'expires_at', 'applied_at')
+                WHERE table_schema = 'public' AND column_name IN ('id', 'user_id', 'created_at', 'expires_at', 'applied_at', 'credential_version')
                 ORDER BY 1
                 """,
                 database: database.name
@@ -33,8 +33,8 @@ struct PostgresStorageTests {
                 types.split(separator: "\n") == [
                     "posts.created_at:bigint", "posts.id:bigint", "posts.user_id:bigint",
                     "schema_migrations.applied_at:bigint",
-                    "sessions.expires_at:bigint", "sessions.user_id:bigint",
-                    "users.created_at:bigint", "users.id:bigint",
+                    "sessions.credential_version:bigint", "sessions.expires_at:bigint", "sessions.user_id:bigint",
+                    "users.created_at:bigint", "users.credential_version:bigint", "users.id:bigint",
                 ]
             )
         }
@@ -74,7 +74,7 @@ struct PostgresStorageTests {
     @Test func otherServerErrorsPropagate() async throws {
         try await PostgresTesting.withStorage { storage, _ in
             let error = await #expect(throws: PSQLError.self) {
-                try await storage.sessions.create(tokenHash: "t", userID: 12345, expiresAt: Date())
+                try await storage.posts.create(author: "x", userID: 12345, draft: try PostDraft(title: "t", body: "b"), now: Date())
             }
             #expect(error?.serverInfo?[.sqlState] == "23503")  // foreign_key_violation
         }

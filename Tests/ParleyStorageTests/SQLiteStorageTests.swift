@@ -64,7 +64,7 @@ struct SQLiteStorageTests {
 
             let first = try await SQLiteStorage.open(path: path)
             let user = try await first.users.create(username: try Username("Judy"), passwordHash: "h", now: now)
-            try await first.sessions.create(tokenHash: "token", userID: user.id, expiresAt: expiresAt)
+            try await first.sessions.create(tokenHash: "token", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
             let post = try await first.posts.create(
                 author: user.username, userID: user.id, draft: try PostDraft(title: "Kept", body: "Still here"), now: now)
             try await first.close()

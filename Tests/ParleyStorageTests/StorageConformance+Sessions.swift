@@ -16,7 +16,7 @@ extension StorageConformance {
     static func findJoinsUsername(_ storage: any Storage) async throws {
         let user = try await Self.register("Carol", in: storage)
         let expiresAt = Self.now.addingTimeInterval(3600)
-        try await storage.sessions.create(tokenHash: "hash-1", userID: user.id, expiresAt: expiresAt)
+        try await storage.sessions.create(tokenHash: "hash-1", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
 
         let session = try #require(try await storage.sessions.find(tokenHash: "hash-1", now: Self.now))
         #expect(session.tokenHash == "hash-1")
@@ -29,7 +29,7 @@ extension StorageConformance {
     static func findOnlyBeforeExpiry(_ storage: any Storage) async throws {
         let user = try await Self.register("Dave", in: storage)
         let expiresAt = Date(timeIntervalSince1970: 1_750_000_100)
-        try await storage.sessions.create(tokenHash: "t", userID: user.id, expiresAt: expiresAt)
+        try await storage.sessions.create(tokenHash: "t", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
 
         #expect(try await storage.sessions.find(tokenHash: "t", now: expiresAt.addingTimeInterval(-0.001)) != nil)
         #expect(try await storage.sessions.find(tokenHash: "t", now: expiresAt) == nil)
@@ -40,7 +40,7 @@ extension StorageConformance {
         let user = try await Self.register("Erin", in: storage)
         let first = Date(timeIntervalSince1970: 1_750_000_100)
         let later = Date(timeIntervalSince1970: 1_750_000_900.5)
-        try await storage.sessions.create(tokenHash: "t", userID: user.id, expiresAt: first)
+        try await storage.sessions.create(tokenHash: "t", userID: user.id, credentialVersion: 0, expiresAt: first)
         try await storage.sessions.extend(tokenHash: "t", until: later)
 
         let session = try #require(try await storage.sessions.find(tokenHash: "t", now: first.addingTimeInterval(1)))
@@ -55,8 +55,8 @@ extension StorageConformance {
     static func deleteIsIdempotent(_ storage: any Storage) async throws {
         let user = try await Self.register("Frank", in: storage)
         let expiresAt = Self.now.addingTimeInterval(3600)
-        try await storage.sessions.create(tokenHash: "a", userID: user.id, expiresAt: expiresAt)
-        try await storage.sessions.create(tokenHash: "b", userID: user.id, expiresAt: expiresAt)
+        try await storage.sessions.create(tokenHash: "a", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
+        try await storage.sessions.create(tokenHash: "b", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
 
         try await storage.sessions.delete(tokenHash: "a")
         try await storage.sessions.delete(tokenHash: "a")
@@ -69,9 +69,9 @@ extension StorageConformance {
     static func deleteExpiredCounts(_ storage: any Storage) async throws {
         let user = try await Self.register("Grace", in: storage)
         let now = Date(timeIntervalSince1970: 1_750_000_000)
-        try await storage.sessions.create(tokenHash: "old", userID: user.id, expiresAt: now.addingTimeInterval(-60))
-        try await storage.sessions.create(tokenHash: "exact", userID: user.id, expiresAt: now)
-        try await storage.sessions.create(tokenHash: "live", userID: user.id, expiresAt: now.addingTimeInterval(60))
+        try await storage.sessions.create(tokenHash: "old", userID: user.id, credentialVersion: 0, expiresAt: now.addingTimeInterval(-60))
+        try await storage.sessions.create(tokenHash: "exact", userID: user.id, credentialVersion: 0, expiresAt: now)
+        try await storage.sessions.create(tokenHash: "live", userID: user.id, credentialVersion: 0, expiresAt: now.addingTimeInterval(60))
 
         #expect(try await storage.sessions.deleteExpired(now: now) == 2)
         #expect(try await storage.sessions.deleteExpired(now: now) == 0)
@@ -84,17 +84,17 @@ extension StorageConformance {
         let user = try await Self.register("Heidi", in: storage)
         let expiresAt = Self.now.addingTimeInterval(3600)
 
-        // A session for an account that does not exist breaks the foreign key.
-        let missingUser = await #expect(throws: (any Error).self) {
-            try await storage.sessions.create(tokenHash: "x", userID: user.id + 1000, expiresAt: expiresAt)
+        // A session for an account that does not exist is refused.
+        let missingUser = await #expect(throws: ParleyError.self) {
+            try await storage.sessions.create(tokenHash: "x", userID: user.id + 1000, credentialVersion: 0, expiresAt: expiresAt)
         }
-        #expect((missingUser as? ParleyError)?.code != .usernameTaken)
+        #expect(missingUser?.code == .invalidCredentials)
         #expect(try await storage.sessions.find(tokenHash: "x", now: Self.now) == nil)
 
         // A second session with the same token hash breaks the primary key.
-        try await storage.sessions.create(tokenHash: "y", userID: user.id, expiresAt: expiresAt)
+        try await storage.sessions.create(tokenHash: "y", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
         let duplicate = await #expect(throws: (any Error).self) {
-            try await storage.sessions.create(tokenHash: "y", userID: user.id, expiresAt: expiresAt)
+            try await storage.sessions.create(tokenHash: "y", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
         }
         #expect((duplicate as? ParleyError)?.code != .usernameTaken)
     }

@@ -182,9 +182,12 @@ import Testing
     @Test func openAPIDocumentListsExactlyTheRoutes() async throws {
         let document = try Pages.openAPIDocument()
         let pages = try await Pages.load()
-        let contacts = ContactsController<GatewayContext>(backend: UnusedBackend(), servers: [], pages: pages, cookie: .init(secure: false))
+        let codes = Codes(verifier: nil, backend: UnusedBackend())
+        let web = WebController<GatewayContext>(backend: UnusedBackend(), codes: codes, cookie: .init(secure: false), pages: pages)
+        let contacts = ContactsController(web: web, servers: [])
         let controller = APIController<GatewayContext>(
-            backend: UnusedBackend(), cookie: .init(secure: false), openAPIDocument: document, extraRoutes: contacts.apiRoutes
+            backend: UnusedBackend(), codes: codes, cookie: .init(secure: false), openAPIDocument: document,
+            extraRoutes: contacts.apiRoutes
         )
         // `:name` in a route is `{name}` in OpenAPI.
         let routed = Set(controller.routes.map { route in
@@ -224,8 +227,12 @@ enum OpenAPIPaths {
 
 /// A backend for tests that only need the gateway's route table.
 struct UnusedBackend: Backend {
-    func register(_ credentials: BackendAPI.Credentials) async throws -> User { throw ParleyError(.unavailable, "unused") }
-    func login(_ credentials: BackendAPI.Credentials) async throws -> BackendAPI.LoginResult { throw ParleyError(.unavailable, "unused") }
+    func register(_ params: BackendAPI.RegisterParams) async throws -> User { throw ParleyError(.unavailable, "unused") }
+    func login(_ params: BackendAPI.LoginParams) async throws -> BackendAPI.LoginResult { throw ParleyError(.unavailable, "unused") }
+    func check(_ params: BackendAPI.CheckParams) async throws -> BackendAPI.Availability { throw ParleyError(.unavailable, "unused") }
+    func resetPassword(_ params: BackendAPI.ResetParams) async throws { throw ParleyError(.unavailable, "unused") }
+    func profile(token: String) async throws -> Profile { throw ParleyError(.unavailable, "unused") }
+    func updateProfile(_ params: BackendAPI.ProfileParams) async throws -> Profile { throw ParleyError(.unavailable, "unused") }
     func session(token: String) async throws -> BackendAPI.SessionInfo { throw ParleyError(.unavailable, "unused") }
     func logout(token: String) async throws { throw ParleyError(.unavailable, "unused") }
     func post(_ params: BackendAPI.PostParams) async throws -> Post { throw ParleyError(.unavailable, "unused") }

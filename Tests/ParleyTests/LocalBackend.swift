@@ -4,6 +4,7 @@ import ParleyBackend
 import ParleyCore
 import ParleyGateway
 import ParleyStorage
+import ParleyVerifier
 
 /// The real backend services called in-process, without the JSON-RPC hop: lets router
 /// tests exercise the gateway's logic over a real (temporary) SQLite database.
@@ -11,13 +12,17 @@ struct LocalBackend: Backend {
     let accounts: AccountService
     let board: BoardService
 
-    init(storage: any Storage) {
-        self.accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+    init(storage: any Storage, verifier: (any CodeVerifying)? = nil) {
+        self.accounts = AccountService(users: storage.users, sessions: storage.sessions, verifier: verifier, bcryptCost: 4)
         self.board = BoardService(posts: storage.posts, accounts: self.accounts)
     }
 
-    func register(_ credentials: BackendAPI.Credentials) async throws -> User { try await self.accounts.register(credentials) }
-    func login(_ credentials: BackendAPI.Credentials) async throws -> BackendAPI.LoginResult { try await self.accounts.login(credentials) }
+    func register(_ params: BackendAPI.RegisterParams) async throws -> User { try await self.accounts.register(params) }
+    func login(_ params: BackendAPI.LoginParams) async throws -> BackendAPI.LoginResult { try await self.accounts.login(params) }
+    func check(_ params: BackendAPI.CheckParams) async throws -> BackendAPI.Availability { try await self.accounts.check(params) }
+    func resetPassword(_ params: BackendAPI.ResetParams) async throws { _ = try await self.accounts.resetPassword(params) }
+    func profile(token: String) async throws -> Profile { try await self.accounts.profile(.init(token: token)) }
+    func updateProfile(_ params: BackendAPI.ProfileParams) async throws -> Profile { try await self.accounts.updateProfile(params) }
     func session(token: String) async throws -> BackendAPI.SessionInfo { try await self.accounts.session(.init(token: token)) }
     func logout(token: String) async throws { _ = try await self.accounts.logout(.init(token: token)) }
     func post(_ params: BackendAPI.PostParams) async throws -> Post { try await self.board.post(params) }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ParleyCore
+import ParleyTestSupport
 import SMTPClient
 import Synchronization
 import Testing
@@ -23,33 +24,6 @@ final class ManualClock: Sendable {
     }
 }
 
-/// A mailer that keeps the messages, and fails while told to.
-actor CapturingMailer: Mailer {
-    private(set) var messages: [Email] = []
-    private var failure: (any Error)?
-
-    init(failingWith failure: (any Error)? = nil) {
-        self.failure = failure
-    }
-
-    func fail(with failure: (any Error)?) {
-        self.failure = failure
-    }
-
-    func send(_ message: Email) async throws {
-        if let failure = self.failure {
-            throw failure
-        }
-        self.messages.append(message)
-    }
-
-    /// The code in the last message's subject.
-    func lastCode() throws -> String {
-        let subject = try #require(self.messages.last?.subject)
-        return try #require(VerifierTesting.code(inSubject: subject))
-    }
-}
-
 struct SomeMailFailure: Error {}
 
 enum VerifierTesting {
@@ -61,10 +35,7 @@ enum VerifierTesting {
 
     /// The 6 digits after "Your Parley code: ".
     static func code(inSubject subject: String) -> String? {
-        let prefix = "Your Parley code: "
-        guard subject.hasPrefix(prefix) else { return nil }
-        let code = String(subject.dropFirst(prefix.count))
-        return code.count == 6 && code.allSatisfy(\.isASCII) && code.allSatisfy(\.isNumber) ? code : nil
+        VerificationSubject.code(subject)
     }
 
     /// Rules over a memory store on a manual clock, with a capturing mailer.

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import ParleyCore
 import SMTPClient
 import Testing
