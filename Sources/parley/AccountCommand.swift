@@ -3,18 +3,33 @@ import Foundation
 import ParleyClient
 import ParleyCore
 
-/// `parley account register|login|logout|whoami`: accounts and the saved session.
+/// `parley account register|login|logout|whoami|reset-password|profile`: accounts and the saved session.
 struct AccountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "account",
-        abstract: "Register, log in and out of a Parley gateway.",
+        abstract: "Register, log in and out of a Parley gateway, reset a password, edit a profile.",
         discussion: """
             Passwords are never taken from flags: set PARLEY_PASSWORD, or pipe one line on \
-            standard input, or type it at the prompt (not echoed). The session is saved in \
-            $XDG_CONFIG_HOME/parley/session.json (or ~/.config/parley/session.json), mode 0600.
+            standard input, or type it at the prompt (not echoed). A verification code is asked \
+            for after it is mailed (or given with --code; piped, it is the first line). The session \
+            is saved in $XDG_CONFIG_HOME/parley/session.json (or ~/.config/parley/session.json), mode 0600.
             """,
-        subcommands: [Register.self, Login.self, Logout.self, WhoAmI.self]
+        subcommands: [Register.self, Login.self, Logout.self, WhoAmI.self, ResetPassword.self, ProfileCommand.self]
     )
+
+    /// The code: `--code`, else mailed now to `email` for `purpose` and then asked for.
+    static func code(_ flag: String?, email: String, purpose: String, client: ParleyHTTPClient) async throws -> String {
+        if let flag, !flag.isEmpty { return flag }
+        let sent = try await client.sendCode(email: email, purpose: purpose)
+        ClientConsole.note(
+            "a code was mailed to \(sent.email); it is valid for \(sent.validForSeconds / 60) minutes "
+                + "(a new one can be asked for in \(sent.resendAfterSeconds) s)"
+        )
+        guard let line = TerminalInput.line(prompt: "Code from the email: "), !line.isEmpty else {
+            throw ParleyError(.invalidInput, "no code given (use --code DIGITS)")
+        }
+        return line
+    }
 
     /// `parley account register`.
     struct Register: AsyncParsableCommand {
@@ -25,12 +40,22 @@ struct AccountCommand: AsyncParsableCommand {
         @Option(help: "The username to register (asked for when missing).")
         var username: String?
 
+        @Option(help: "Your email address: a code is mailed to it, then asked for.")
+        var email: String?
+
+        @Option(help: "A code already mailed to --email for registering (skips sending a new one).")
+        var code: String?
+
         func run() async throws {
             try await ClientConsole.run {
                 let client = try ParleyHTTPClient(gateway: try self.options.gateway(saved: nil))
                 let username = try ClientConsole.username(self.username)
+                var code: String?
+                if let email = self.email {
+                    code = try await AccountCommand.code(self.code, email: email, purpose: "register", client: client)
+                }
                 let password = try TerminalInput.password(confirm: true)
-                let user = try await client.register(username: username, password: password)
+                let user = try await client.register(username: username, password: password, email: self.email, code: code)
                 ClientConsole.print("Registered \(user.username). Log in with: parley account login --username \(user.username)")
             }
         }
@@ -42,7 +67,7 @@ struct AccountCommand: AsyncParsableCommand {
 
         @OptionGroup var options: ClientGatewayOptions
 
-        @Option(help: "The username (asked for when missing).")
+        @Option(help: "The username or the account's email address (asked for when missing).")
         var username: String?
 
         func run() async throws {
@@ -117,6 +142,67 @@ struct AccountCommand: AsyncParsableCommand {
                 let client = try ParleyHTTPClient(gateway: saved.gateway)
                 let username = try await client.me(token: saved.token)
                 ClientConsole.print("\(username) at \(client.gateway)")
+            }
+        }
+    }
+
+    /// `parley account reset-password`.
+    struct ResetPassword: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "reset-password",
+            abstract: "Set a new password with a code mailed to the account's email address.",
+            discussion: "Every session of the account ends, the saved one included."
+        )
+
+        @OptionGroup var options: ClientGatewayOptions
+
+        @Option(help: "The account's email address.")
+        var email: String
+
+        @Option(help: "A code already mailed for a reset (skips sending a new one).")
+        var code: String?
+
+        func run() async throws {
+            try await ClientConsole.run {
+                let client = try ParleyHTTPClient(gateway: try self.options.gateway(saved: nil))
+                let code = try await AccountCommand.code(self.code, email: self.email, purpose: "reset", client: client)
+                let password = try TerminalInput.password(confirm: true)
+                try await client.resetPassword(email: self.email, code: code, password: password)
+                ClientConsole.print("Password changed; every session of the account has ended. Log in with: parley account login")
+            }
+        }
+    }
+
+    /// `parley account profile`.
+    struct ProfileCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "profile",
+            abstract: "Show the logged-in user's profile, or change it with --nickname and --description."
+        )
+
+        @Option(help: "A new nickname (1–50 characters).")
+        var nickname: String?
+
+        @Option(help: "A new description (at most 1,000 characters).")
+        var description: String?
+
+        func run() async throws {
+            try await ClientConsole.run {
+                guard let saved = try CredentialStore.standard().load() else {
+                    throw ParleyError(.unauthenticated, "not logged in (log in with `parley account login`)")
+                }
+                let client = try ParleyHTTPClient(gateway: saved.gateway)
+                var profile = try await client.profile(token: saved.token)
+                if self.nickname != nil || self.description != nil {
+                    profile = try await client.updateProfile(
+                        token: saved.token, nickname: self.nickname ?? profile.nickname,
+                        description: self.description ?? profile.description
+                    )
+                }
+                ClientConsole.print("username:    \(profile.username)")
+                ClientConsole.print("nickname:    \(profile.nickname)")
+                ClientConsole.print("email:       \(profile.email ?? "(none)")")
+                ClientConsole.print("description: \(profile.description)")
             }
         }
     }
