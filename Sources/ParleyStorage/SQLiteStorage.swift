@@ -80,18 +80,27 @@ public struct SQLiteStorage: Storage {
         }
 
         let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
-        do {
-            try await Self.configure(connection, location: location, logger: logger)
-            let migrator = SQLiteMigrator(connection: connection, location: location, logger: logger, migrations: migrations)
-            if migrate {
-                try await migrator.migrate()
-            } else {
-                try await migrator.prepare()
+        // Two processes opening a new file at once can deadlock while it still has a rollback
+        // journal (one switching it to WAL, one creating a table): SQLite then answers SQLITE_BUSY
+        // at once, without waiting. Every step here is idempotent, so try again a few times.
+        var attempt = 1
+        while true {
+            do {
+                try await Self.configure(connection, location: location, logger: logger)
+                let migrator = SQLiteMigrator(connection: connection, location: location, logger: logger, migrations: migrations)
+                if migrate {
+                    try await migrator.migrate()
+                } else {
+                    try await migrator.prepare()
+                }
+                return SQLiteStorage(location: location, connection: connection, logger: logger, migrator: migrator)
+            } catch let error as SQLiteError where error.reason == .busy && attempt < 10 {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
+            } catch {
+                try? await connection.close()
+                throw error
             }
-            return SQLiteStorage(location: location, connection: connection, logger: logger, migrator: migrator)
-        } catch {
-            try? await connection.close()
-            throw error
         }
     }
 
