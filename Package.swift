@@ -18,6 +18,9 @@ let sqliteNIO = Target.Dependency.product(name: "SQLiteNIO", package: "sqlite-ni
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let postgresNIO = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")
 let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let grpcCore = Target.Dependency.product(name: "GRPCCore", package: "grpc-swift-2")
+let grpcHTTP2 = Target.Dependency.product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")
+let grpcProtobuf = Target.Dependency.product(name: "GRPCProtobuf", package: "grpc-swift-protobuf")
 
 let package = Package(
     name: "parley",
@@ -32,6 +35,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // Exact: the committed generated code (scripts/generate-grpc.sh) matches these versions.
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
@@ -108,10 +116,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The .proto files and the code generated from them by scripts/generate-grpc.sh, committed.
+        .target(
+            name: "ParleyGRPC",
+            dependencies: [grpcCore, grpcProtobuf, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["Protos"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ParleyVerifier",
             dependencies: [
-                "ParleyCore", "SMTPClient", "RedisClient", nioCore, logging,
+                "ParleyCore", "ParleyGRPC", "SMTPClient", "RedisClient", nioCore, logging, serviceLifecycle,
+                grpcCore, grpcHTTP2, grpcProtobuf,
             ],
             swiftSettings: swiftSettings
         ),

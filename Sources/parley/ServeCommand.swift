@@ -8,7 +8,10 @@ import ParleyContacts
 import ParleyCore
 import ParleyGateway
 import ParleyStorage
+import ParleyVerifier
 import Prometheus
+import RedisClient
+import SMTPClient
 import ServiceLifecycle
 
 /// `parley serve [ROLE]`: runs one role, or every role in one process.
@@ -23,10 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case all, backend, gateway, contacts
+        case all, backend, gateway, contacts, verifier
     }
 
-    @Argument(help: "The role to run: all (default), backend, gateway or contacts.")
+    @Argument(help: "The role to run: all (default), backend, gateway, verifier or contacts.")
     var role: Role = .all
 
     @Option(help: "Address to listen on (default 127.0.0.1).")
@@ -49,6 +52,21 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The backend a gateway calls, HOST:PORT (default 127.0.0.1:<rpc-port>).")
     var backend: String?
+
+    @Option(help: "Verifier gRPC port (default 65500).")
+    var verifierPort: Int?
+
+    @Option(help: "The verifier the backend and the gateway call, HOST:PORT (default 127.0.0.1:<verifier-port>).")
+    var verifier: String?
+
+    @Option(help: "Verifier: keep codes in Redis, redis://:PASSWORD@HOST:PORT/DB (default: in memory). Prefer PARLEY_REDIS_URL, which keeps the password out of `ps`.")
+    var redis: String?
+
+    @Option(help: "Verifier: send mail over SMTP, smtp://USER:PASSWORD@HOST:587 (STARTTLS), smtps://…:465, or smtp://HOST:25?security=none (default: .eml files in <data-dir>/outbox). Prefer PARLEY_SMTP_URL.")
+    var smtp: String?
+
+    @Option(help: "Verifier: the From address of the code mails (default no-reply@parley.localhost).")
+    var mailFrom: String?
 
     @Option(help: "Minutes a session lasts without use (default 60).")
     var sessionMinutes: Int?
@@ -86,6 +104,33 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "parley")
 
         var services: [any Service] = []
+        var redis: RedisClient?
+        var verifierServer: VerifierServer?
+        if self.role == .all || self.role == .verifier {
+            let (codes, client) = try settings.verificationCodes()
+            redis = client
+            // In one process the verifier is reached over loopback only, like the backend.
+            let server = VerifierServer(
+                host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.verifierPort, codes: codes,
+                logger: Logger(label: "parley.verifier")
+            )
+            verifierServer = server
+            services.append(server)
+            services.append(AnnounceService(name: "verifier (gRPC)") {
+                try? SocketAddress(ipAddress: self.role == .all ? "127.0.0.1" : settings.host, port: await server.boundPort())
+            })
+        }
+        // The backend and the gateway share one connection to the verifier.
+        var verifierConnection: VerifierConnection?
+        if self.role == .all || self.role == .backend || self.role == .gateway {
+            let fixed = settings.verifier
+            let connection = VerifierConnection(timeout: .seconds(20), logger: Logger(label: "parley.verifier.client")) { [verifierServer] in
+                if let verifierServer { return ("127.0.0.1", try await verifierServer.boundPort()) }
+                return fixed
+            }
+            verifierConnection = connection
+            services.append(connection)
+        }
         var backendServer: BackendServer?
         if self.role == .all || self.role == .backend {
             let storage = try await openStorage(settings.database, migrate: !settings.skipMigrations)
@@ -96,7 +141,8 @@ struct ServeCommand: AsyncParsableCommand {
                     // In one process the backend is reached over loopback only: it has no
                     // authentication of its own, whatever --host exposes.
                     host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.rpcPort,
-                    sessionTTL: .seconds(settings.sessionMinutes * 60), logger: Logger(label: "parley.backend")
+                    sessionTTL: .seconds(settings.sessionMinutes * 60), verifier: verifierConnection,
+                    logger: Logger(label: "parley.backend")
                 )
             )
             backendServer = server
@@ -115,7 +161,7 @@ struct ServeCommand: AsyncParsableCommand {
             let gatewayConfiguration = GatewayConfiguration(
                 host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
                 contactsServers: settings.contactsServers,
-                metrics: registry, logger: Logger(label: "parley.gateway")
+                metrics: registry, verifier: verifierConnection, logger: Logger(label: "parley.gateway")
             )
             let fixedBackend = settings.backend
             let host = settings.host
@@ -143,7 +189,13 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await redis?.shutdown()
+            throw error
+        }
+        await redis?.shutdown()
     }
 }
 
@@ -164,6 +216,11 @@ struct Settings {
     var contactsPeers: [ContactsPeer]
     var contactsServers: [(host: String, port: Int)]
     var metricsPort: Int?
+    var verifierPort: Int
+    var verifier: (host: String, port: Int)
+    var redisURL: String?
+    var smtpURL: String?
+    var mailFrom: String
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -199,7 +256,13 @@ struct Settings {
         self.contactsServers = try (command.contacts ?? env["PARLEY_CONTACTS"] ?? "").split(separator: ",").map { item in
             try hostAndPort(String(item), option: "--contacts")
         }
-        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort)] where !(0...65535).contains(port) {
+        self.verifierPort = try int(command.verifierPort, "PARLEY_VERIFIER_PORT", 65500)
+        self.verifier = try hostAndPort(command.verifier ?? env["PARLEY_VERIFIER"] ?? "127.0.0.1:\(self.verifierPort)", option: "--verifier")
+        self.redisURL = command.redis ?? env["PARLEY_REDIS_URL"]
+        self.smtpURL = command.smtp ?? env["PARLEY_SMTP_URL"]
+        self.mailFrom = command.mailFrom ?? env["PARLEY_MAIL_FROM"] ?? "no-reply@parley.localhost"
+        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort)]
+        where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")
         }
         guard self.sessionMinutes > 0 else { throw ValidationError("--session-minutes must be positive.") }
@@ -207,6 +270,49 @@ struct Settings {
 }
 
 extension Settings {
+    /// The code rules of the verifier role: codes in Redis (`--redis`) or in memory, mail over SMTP
+    /// (`--smtp`) or into `<data-dir>/outbox`, whose path is printed. Returns the Redis client to
+    /// shut down at the end, if any.
+    func verificationCodes() throws -> (VerificationCodes, RedisClient?) {
+        let logger = Logger(label: "parley.verifier")
+        var store: any CodeStore = MemoryCodeStore()
+        var redis: RedisClient?
+        if let url = self.redisURL {
+            do {
+                let client = RedisClient(configuration: try .init(url: url, logger: Logger(label: "parley.redis")))
+                redis = client
+                store = RedisCodeStore(redis: client)
+                announce("codes: Redis at \(client.configuration.host):\(client.configuration.port)")
+            } catch {
+                throw ValidationError("--redis: \(error)")
+            }
+        }
+        let mailer: any Mailer
+        if let url = self.smtpURL {
+            do {
+                var configuration = try SMTPClient.Configuration(url: url, logger: Logger(label: "parley.smtp"))
+                configuration.connectTimeout = .seconds(5)
+                configuration.commandTimeout = .seconds(10)
+                mailer = SMTPMailer(client: SMTPClient(configuration: configuration))
+                announce("mail: SMTP via \(configuration.host):\(configuration.port)")
+            } catch {
+                throw ValidationError("--smtp: \(error)")
+            }
+        } else {
+            let outbox = try OutboxMailer(folder: URL(fileURLWithPath: self.dataDir).appendingPathComponent("outbox"))
+            mailer = outbox
+            announce("outbox (verification mails, read your codes here): \(outbox.folder.path)")
+        }
+        let sender: EmailAddress
+        do {
+            sender = try EmailAddress(self.mailFrom)
+        } catch {
+            throw ValidationError("--mail-from: \(error)")
+        }
+        let configuration = VerificationCodes.Configuration(sender: Email.Address(sender.mailbox, displayName: "Parley"))
+        return (VerificationCodes(store: store, mailer: mailer, configuration: configuration, logger: logger), redis)
+    }
+
     /// The contacts replica's configuration; its SQLite file lives in the data folder.
     func contacts(logger: Logger) -> ContactsReplicaConfiguration {
         ContactsReplicaConfiguration(
