@@ -202,6 +202,7 @@ let package = Package(
             name: "ParleyVerifierTests",
             dependencies: [
                 "ParleyVerifier", "ParleyCore", "SMTPClient", "RedisClient", "ParleyTestSupport", logging,
+                "ParleyGRPC", serviceLifecycle, grpcCore, grpcHTTP2,
             ],
             swiftSettings: swiftSettings
         ),

@@ -46,9 +46,10 @@ extension ParleyError {
     ///
     /// A message in the wire form of a known code is the server's `ParleyError`, rebuilt exactly.
     /// Anything else came from the gRPC stack, not from the service: failures to connect, a lost
-    /// connection, a missed deadline or a server shutting down are ``verifierUnreachable``; a
-    /// request over the server's size limit is `.tooLarge`; the rest (an unknown method, a broken
-    /// reply) is `.internal`, since the user cannot fix it.
+    /// connection, a missed deadline, a server shutting down or a reset stream are
+    /// ``verifierUnreachable``; `RESOURCE_EXHAUSTED` without a wire form (a message over a size limit)
+    /// is `.tooLarge`; the rest (an unknown method, a broken reply) is `.internal`, since the user
+    /// cannot fix it.
     init(verifierError error: RPCError) {
         if let parleyError = ParleyError(strictWire: error.message) {
             self = parleyError

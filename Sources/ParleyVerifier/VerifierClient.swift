@@ -97,9 +97,10 @@ public final class VerifierClient: Service, Sendable {
     ///   - clientAddress: The end user's IP address as the gateway sees it, for the per-client limit;
     ///     `nil` when unknown.
     /// - Returns: The normalised address, how long the code is valid and when a new one may be asked.
-    /// - Throws: `ParleyError`, as ``VerificationCodes`` throws it, or `.unavailable` when the verifier
-    ///   cannot be reached.
+    /// - Throws: `ParleyError`, as ``VerificationCodes`` throws it; `.unavailable` when the verifier
+    ///   cannot be reached; `.tooLarge` for fields over ``VerifierServer/Limits/maxRequestBytes``.
     public func issue(email: String, purpose: CodePurpose, clientAddress: String?) async throws -> IssuedCode {
+        try Self.checkSize(email, clientAddress ?? "")
         var request = Parley_Verifier_V1_IssueCodeRequest()
         request.email = email
         request.purpose = Self.purpose(purpose)
@@ -130,8 +131,10 @@ public final class VerifierClient: Service, Sendable {
     /// Asks the verifier to accept `code` once; see ``VerificationCodes/check(email:purpose:code:)``.
     ///
     /// - Throws: `ParleyError`, as ``VerificationCodes`` throws it (`.invalidCredentials` for a wrong
-    ///   code, with the tries left), or `.unavailable` when the verifier cannot be reached.
+    ///   code, with the tries left); `.unavailable` when the verifier cannot be reached; `.tooLarge`
+    ///   for fields over ``VerifierServer/Limits/maxRequestBytes``.
     public func check(email: String, purpose: CodePurpose, code: String) async throws {
+        try Self.checkSize(email, code)
         var request = Parley_Verifier_V1_CheckCodeRequest()
         request.email = email
         request.purpose = Self.purpose(purpose)
@@ -147,6 +150,16 @@ public final class VerifierClient: Service, Sendable {
         switch purpose {
         case .register: .register
         case .reset: .reset
+        }
+    }
+
+    /// Refuses a request the server would refuse for its size (``VerifierServer/Limits/maxRequestBytes``):
+    /// the server resets such a stream without a status, which would read as "unreachable".
+    private static func checkSize(_ fields: String...) throws {
+        // 64 bytes of room for the field tags, lengths and purpose.
+        let bytes = fields.reduce(0) { $0 + $1.utf8.count }
+        guard bytes <= VerifierServer.Limits.maxRequestBytes - 64 else {
+            throw ParleyError(.tooLarge, "The request is too large for the verification service.")
         }
     }
 

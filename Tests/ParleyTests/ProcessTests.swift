@@ -55,7 +55,7 @@ import Glibc
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let data = folder.path + "/data"
-        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", data]
+        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", data]
         let first = try ParleyProcess(arguments)
         let url = try await first.waitFor(Self.listening)
         #expect(first.text.contains("data: \(data)/parley.sqlite"))
@@ -74,20 +74,34 @@ import Glibc
     @Test func commandLineClient() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data"])
+        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data"])
         let url = try await server.waitFor(Self.listening)
         let config = folder.path + "/config"
         let env = ["PARLEY_GATEWAY": url, "XDG_CONFIG_HOME": config, "PARLEY_PASSWORD": "cli password 1"]
 
-        var result = try await ParleyProcess.run(["account", "register", "--username", "cli_user"], environment: env)
+        // The code is mailed to the outbox; with nothing on standard input there is no code to give.
+        var result = try await ParleyProcess.run(["account", "register", "--username", "cli_user", "--email", "cli@example.com"], environment: env, stdin: "")
+        #expect(result.status != 0)
+        #expect(result.output.contains("a code was mailed to cli@example.com"), "\(result.output)")
+        #expect(result.output.contains("no code given"))
+        let code = try Self.lastCode(inOutbox: folder.path + "/data/outbox")
+        result = try await ParleyProcess.run(
+            ["account", "register", "--username", "cli_user", "--email", "cli@example.com", "--code", code], environment: env
+        )
         #expect(result.status == 0, "\(result.output)")
-        result = try await ParleyProcess.run(["account", "register", "--username", "CLI_USER"], environment: env)
+        result = try await ParleyProcess.run(
+            ["account", "register", "--username", "CLI_USER", "--email", "other@example.com", "--code", "123456"], environment: env
+        )
         #expect(result.status != 0)
         #expect(result.output.contains("already taken"))
         #expect(!result.output.contains("cli password 1"))
 
-        result = try await ParleyProcess.run(["account", "login", "--username", "cli_user"], environment: env)
+        result = try await ParleyProcess.run(["account", "login", "--username", "cli@example.com"], environment: env)
         #expect(result.status == 0, "\(result.output)")
+        result = try await ParleyProcess.run(["account", "profile", "--nickname", "Cli Ü"], environment: env)
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("nickname:    Cli Ü"))
+        #expect(result.output.contains("email:       cli@example.com"))
         let saved = config + "/parley/session.json"
         let mode = (try FileManager.default.attributesOfItem(atPath: saved)[.posixPermissions] as? NSNumber)?.intValue
         #expect(mode == 0o600)
@@ -109,6 +123,15 @@ import Glibc
 
         server.signal(SIGTERM)
         #expect(try await server.wait() == 0)
+    }
+
+    /// The code in the newest message of an outbox folder (the subject says "Your Parley code: NNNNNN").
+    static func lastCode(inOutbox folder: String) throws -> String {
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".eml") }.sorted()
+        let newest = try #require(names.last)
+        let text = try String(contentsOfFile: folder + "/" + newest, encoding: .utf8)
+        let subject = try #require(text.split(separator: "\r\n").first { $0.hasPrefix("Subject: ") })
+        return try #require(VerificationSubject.code(String(subject.dropFirst("Subject: ".count))))
     }
 
     @Test func migrateAppliesAndListsMigrations() async throws {
@@ -151,7 +174,7 @@ import Glibc
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let serve = try ParleyProcess(
-            ["serve", "--http-port", "0", "--rpc-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path, "--skip-migrations"],
+            ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path, "--skip-migrations"],
             environment: env
         )
         let gateway = try await serve.waitFor(Self.listening)

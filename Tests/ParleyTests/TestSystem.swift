@@ -9,6 +9,7 @@ import ParleyCore
 import ParleyGateway
 import ParleyStorage
 import ParleyTestSupport
+import ParleyVerifier
 import Testing
 import ServiceLifecycle
 import Synchronization
@@ -35,13 +36,13 @@ struct TestBackend {
     let running: RunningGroup
     let port: Int
 
-    static func start(dataDirectory: String, port: Int = 0) async throws -> TestBackend {
-        try await Self.start(database: .sqlite(path: dataDirectory + "/"), port: port)
+    static func start(dataDirectory: String, port: Int = 0, verifier: (any CodeVerifying)? = nil) async throws -> TestBackend {
+        try await Self.start(database: .sqlite(path: dataDirectory + "/"), port: port, verifier: verifier)
     }
 
-    static func start(database: DatabaseURL, port: Int = 0) async throws -> TestBackend {
+    static func start(database: DatabaseURL, port: Int = 0, verifier: (any CodeVerifying)? = nil) async throws -> TestBackend {
         let storage = try await database.open()
-        let server = BackendServer(storage: storage, configuration: .init(port: port, bcryptCost: 4))
+        let server = BackendServer(storage: storage, configuration: .init(port: port, bcryptCost: 4, verifier: verifier))
         let running = RunningGroup([server])
         guard let bound = await server.boundAddress()?.port else {
             await running.stop()
@@ -60,11 +61,12 @@ struct TestGateway {
     var url: String { "http://127.0.0.1:\(self.port)" }
 
     static func start(
-        backendPort: Int, idleTimeout: Duration = .seconds(30), contactsServers: [(host: String, port: Int)] = []
+        backendPort: Int, idleTimeout: Duration = .seconds(30), contactsServers: [(host: String, port: Int)] = [],
+        verifier: (any CodeVerifying)? = nil
     ) async throws -> TestGateway {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
         let service = GatewayService(
-            configuration: .init(port: 0, idleTimeout: idleTimeout, contactsServers: contactsServers),
+            configuration: .init(port: 0, idleTimeout: idleTimeout, contactsServers: contactsServers, verifier: verifier),
             backend: { ("127.0.0.1", backendPort) },
             onListening: { port in continuation.yield(port) }
         )
