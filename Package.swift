@@ -142,7 +142,7 @@ let package = Package(
             name: "parley",
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
-                "ParleyContacts", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
+                "ParleyContacts", "ParleyVerifier", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
                 prometheus, nioCore, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings

@@ -21,6 +21,8 @@ public struct ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
         case rateLimited = "rate_limited"
         /// A dependency (backend, database) cannot be reached right now.
         case unavailable
+        /// This backend does not lead the cluster; the message names the leader when known.
+        case notLeader = "not_leader"
         /// The request body is not in a format the endpoint takes.
         case unsupportedMediaType = "unsupported_media_type"
         /// A form was sent without its anti-forgery token, or with a stale one.

@@ -21,6 +21,13 @@ public protocol UserRepository: Sendable {
     func resetPassword(email: String, passwordHash: String) async throws -> Int64?
 }
 
+extension PostRepository {
+    /// Stores a post without a request id.
+    public func create(author: String, userID: Int64?, draft: PostDraft, now: Date) async throws -> Post {
+        try await self.create(author: author, userID: userID, draft: draft, now: now, requestID: nil)
+    }
+}
+
 extension UserRepository {
     /// Inserts an account without an email address.
     public func create(username: Username, passwordHash: String, now: Date) async throws -> User {
@@ -48,8 +55,9 @@ public protocol SessionRepository: Sendable {
 
 /// The public board.
 public protocol PostRepository: Sendable {
-    /// Stores a post and returns it with its id.
-    func create(author: String, userID: Int64?, draft: PostDraft, now: Date) async throws -> Post
+    /// Stores a post and returns it with its id. A `requestID` already stored returns the post
+    /// stored with it instead: a retried write is applied once.
+    func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post
     /// Posts newest first; with `before`, only those with a smaller id.
     func list(limit: Int, before: Int64?) async throws -> [Post]
 }
@@ -62,6 +70,11 @@ public protocol Storage: Sendable {
     var sessions: any SessionRepository { get }
     /// Posts.
     var posts: any PostRepository { get }
+    /// The epoch writes carry; every repository of this storage reads it.
+    var fence: WriteFence { get }
+    /// Records `epoch` as the leadership epoch of the database, unless a higher one is recorded:
+    /// `false` then (another backend took over since). From now on writes must carry `epoch`.
+    func claimLeadership(epoch: Int64) async throws -> Bool
     /// Closes connections; the storage is unusable afterwards.
     func close() async throws
 }

@@ -12,7 +12,7 @@ extension ParleyError.Code {
         case .usernameTaken, .emailTaken: .conflict
         case .tooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
-        case .unavailable: .serviceUnavailable
+        case .unavailable, .notLeader: .serviceUnavailable
         case .unsupportedMediaType: .unsupportedMediaType
         case .forbidden: .forbidden
         case .notFound: .notFound

@@ -98,6 +98,24 @@ public enum Migrations {
                 "ALTER TABLE sessions ADD COLUMN credential_version BIGINT NOT NULL DEFAULT 0",
             ]
         ),
+        // Issue 4: the leadership epoch that fences writes (one row), and request ids that make
+        // a retried post apply once.
+        Migration(
+            version: 3,
+            name: "leadership epoch and post request ids",
+            sqlite: [
+                "CREATE TABLE leadership (id INTEGER PRIMARY KEY CHECK (id = 1), epoch INTEGER NOT NULL)",
+                "INSERT INTO leadership (id, epoch) VALUES (1, 0)",
+                "ALTER TABLE posts ADD COLUMN request_id TEXT NULL",
+                "CREATE UNIQUE INDEX posts_request_id_unique ON posts(request_id)",
+            ],
+            postgres: [
+                "CREATE TABLE leadership (id INTEGER PRIMARY KEY CHECK (id = 1), epoch BIGINT NOT NULL)",
+                "INSERT INTO leadership (id, epoch) VALUES (1, 0)",
+                "ALTER TABLE posts ADD COLUMN request_id TEXT NULL",
+                "CREATE UNIQUE INDEX posts_request_id_unique ON posts(request_id)",
+            ]
+        ),
     ]
 
     /// The highest schema version this build knows.

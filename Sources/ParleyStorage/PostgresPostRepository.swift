@@ -6,12 +6,22 @@ import PostgresNIO
 struct PostgresPostRepository: PostRepository {
     /// Every statement this repository runs; values are bound parameters.
     enum SQL {
-        static func insert(author: String, userID: Int64?, title: String, body: String, createdAt: Int64) -> PostgresQuery {
+        /// The UNIQUE index on `request_id` (migration 3).
+        static let requestIDConstraint = "posts_request_id_unique"
+
+        /// Inserts nothing when the fence refuses (another backend leads since).
+        static func insert(
+            author: String, userID: Int64?, title: String, body: String, createdAt: Int64, requestID: String?, epoch: Int64?
+        ) -> PostgresQuery {
             """
-            INSERT INTO posts (author, user_id, title, body, created_at)
-            VALUES (\(author), \(userID), \(title), \(body), \(createdAt))
+            INSERT INTO posts (author, user_id, title, body, created_at, request_id)
+            SELECT \(author), \(userID), \(title), \(body), \(createdAt), \(requestID) WHERE \(fence: epoch)
             RETURNING id
             """
+        }
+
+        static func byRequestID(_ requestID: String) -> PostgresQuery {
+            "SELECT id, author, title, body, created_at FROM posts WHERE request_id = \(requestID)"
         }
 
         static func list(limit: Int, before: Int64) -> PostgresQuery {
@@ -27,14 +37,27 @@ struct PostgresPostRepository: PostRepository {
 
     /// The open, migrated database.
     let database: PostgresDatabase
+    /// The epoch writes carry.
+    let fence: WriteFence
 
-    func create(author: String, userID: Int64?, draft: PostDraft, now: Date) async throws -> Post {
+    func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post {
         let createdAt = UnixMilliseconds.from(now)
-        let rows = try await self.database.query(
-            SQL.insert(author: author, userID: userID, title: draft.title, body: draft.body, createdAt: createdAt)
-        )
+        let epoch = try self.fence.epochForWrite()
+        let rows: [PostgresRow]
+        do {
+            rows = try await self.database.query(
+                SQL.insert(
+                    author: author, userID: userID, title: draft.title, body: draft.body, createdAt: createdAt,
+                    requestID: requestID, epoch: epoch
+                )
+            )
+        } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.requestIDConstraint) {
+            // A retry of a post already stored: answer with the stored one.
+            guard let row = try await self.database.query(SQL.byRequestID(requestID ?? "")).first else { throw error }
+            return try Self.post(row)
+        }
         guard let row = rows.first else {
-            throw PostgresUnexpectedResultError(expected: "the id of the new post")
+            throw WriteFence.notLeader(nil)
         }
         return Post(
             id: try row.decode(Int64.self),
@@ -49,9 +72,11 @@ struct PostgresPostRepository: PostRepository {
         // PostgreSQL rejects a negative LIMIT; the contract is "at most `limit`".
         guard limit > 0 else { return [] }
         let rows = try await self.database.query(SQL.list(limit: limit, before: before ?? .max))
-        return try rows.map { row in
-            let (id, author, title, body, createdAt) = try row.decode((Int64, String, String, String, Int64).self)
-            return Post(id: id, author: author, title: title, body: body, createdAt: UnixMilliseconds.date(createdAt))
-        }
+        return try rows.map(Self.post)
+    }
+
+    private static func post(_ row: PostgresRow) throws -> Post {
+        let (id, author, title, body, createdAt) = try row.decode((Int64, String, String, String, Int64).self)
+        return Post(id: id, author: author, title: title, body: body, createdAt: UnixMilliseconds.date(createdAt))
     }
 }

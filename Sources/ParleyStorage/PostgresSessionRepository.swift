@@ -7,11 +7,11 @@ struct PostgresSessionRepository: SessionRepository {
     /// Every statement this repository runs; values are bound parameters.
     enum SQL {
         /// Inserts nothing when the account is gone or its password was reset since it was checked.
-        static func insert(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Int64) -> PostgresQuery {
+        static func insert(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Int64, epoch: Int64?) -> PostgresQuery {
             """
             INSERT INTO sessions (token_hash, user_id, credential_version, expires_at)
             SELECT \(tokenHash), id, credential_version, \(expiresAt) FROM users
-            WHERE id = \(userID) AND credential_version = \(credentialVersion)
+            WHERE id = \(userID) AND credential_version = \(credentialVersion) AND \(fence: epoch)
             RETURNING token_hash
             """
         }
@@ -48,15 +48,21 @@ struct PostgresSessionRepository: SessionRepository {
 
     /// The open, migrated database.
     let database: PostgresDatabase
+    /// The epoch writes carry.
+    let fence: WriteFence
 
     func create(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Date) async throws {
+        let epoch = try self.fence.epochForWrite()
         let rows = try await self.database.query(
             SQL.insert(
                 tokenHash: tokenHash, userID: userID, credentialVersion: credentialVersion,
-                expiresAt: UnixMilliseconds.from(expiresAt)
+                expiresAt: UnixMilliseconds.from(expiresAt), epoch: epoch
             )
         )
-        guard !rows.isEmpty else { throw SessionRefused.error }
+        if rows.isEmpty {
+            try await PostgresFence.verify(epoch, on: self.database)
+            throw SessionRefused.error
+        }
     }
 
     func find(tokenHash: String, now: Date) async throws -> Session? {

@@ -20,6 +20,8 @@ public struct PostgresStorage: MigratableStorage {
     public let sessions: any SessionRepository
     /// Posts.
     public let posts: any PostRepository
+    /// The epoch writes carry.
+    public let fence = WriteFence()
 
     /// The pool and its timeouts.
     let database: PostgresDatabase
@@ -86,9 +88,9 @@ public struct PostgresStorage: MigratableStorage {
         self.database = database
         self.migrator = migrator
         self.runTask = runTask
-        self.users = PostgresUserRepository(database: database)
-        self.sessions = PostgresSessionRepository(database: database)
-        self.posts = PostgresPostRepository(database: database)
+        self.users = PostgresUserRepository(database: database, fence: self.fence)
+        self.sessions = PostgresSessionRepository(database: database, fence: self.fence)
+        self.posts = PostgresPostRepository(database: database, fence: self.fence)
     }
 
     /// Opens and closes one connection outside the pool, so that a wrong host, password,
@@ -112,6 +114,12 @@ public struct PostgresStorage: MigratableStorage {
     }
 
     /// Stops the pool and closes its connections; the storage and its repositories are
+    public func claimLeadership(epoch: Int64) async throws -> Bool {
+        let claimed = try await !self.database.query(PostgresFence.claim(epoch)).isEmpty
+        self.fence.set(claimed ? .leading(epoch: epoch) : .following(leader: nil))
+        return claimed
+    }
+
     /// unusable afterwards (calls throw `.unavailable`).
     public func close() async throws {
         self.runTask.cancel()

@@ -11,10 +11,12 @@ struct PostgresUserRepository: UserRepository {
         /// The UNIQUE index on `email` (migration 2).
         static let emailConstraint = "users_email_unique"
 
-        static func insert(username: String, key: String, email: String?, passwordHash: String, createdAt: Int64) -> PostgresQuery {
+        static func insert(
+            username: String, key: String, email: String?, passwordHash: String, createdAt: Int64, epoch: Int64?
+        ) -> PostgresQuery {
             """
             INSERT INTO users (username, username_key, email, nickname, password_hash, created_at)
-            VALUES (\(username), \(key), \(email), \(username), \(passwordHash), \(createdAt))
+            SELECT \(username), \(key), \(email), \(username), \(passwordHash), \(createdAt) WHERE \(fence: epoch)
             RETURNING id
             """
         }
@@ -46,18 +48,18 @@ struct PostgresUserRepository: UserRepository {
             "SELECT username, nickname, description, email, created_at FROM users WHERE id = \(userID)"
         }
 
-        static func updateProfile(userID: Int64, nickname: String, description: String) -> PostgresQuery {
+        static func updateProfile(userID: Int64, nickname: String, description: String, epoch: Int64?) -> PostgresQuery {
             """
             UPDATE users SET nickname = \(nickname), description = \(description)
-            WHERE id = \(userID)
+            WHERE id = \(userID) AND \(fence: epoch)
             RETURNING username, nickname, description, email, created_at
             """
         }
 
-        static func resetPassword(email: String, passwordHash: String) -> PostgresQuery {
+        static func resetPassword(email: String, passwordHash: String, epoch: Int64?) -> PostgresQuery {
             """
             UPDATE users SET password_hash = \(passwordHash), credential_version = credential_version + 1
-            WHERE email = \(email)
+            WHERE email = \(email) AND \(fence: epoch)
             RETURNING id
             """
         }
@@ -65,13 +67,19 @@ struct PostgresUserRepository: UserRepository {
 
     /// The open, migrated database.
     let database: PostgresDatabase
+    /// The epoch writes carry.
+    let fence: WriteFence
 
     func create(username: Username, email: String?, passwordHash: String, now: Date) async throws -> User {
         let createdAt = UnixMilliseconds.from(now)
+        let epoch = try self.fence.epochForWrite()
         let rows: [PostgresRow]
         do {
             rows = try await self.database.query(
-                SQL.insert(username: username.value, key: username.key, email: email, passwordHash: passwordHash, createdAt: createdAt)
+                SQL.insert(
+                    username: username.value, key: username.key, email: email, passwordHash: passwordHash, createdAt: createdAt,
+                    epoch: epoch
+                )
             )
         } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.usernameKeyConstraint) {
             // The database decides, so two racing registrations cannot both win.
@@ -80,7 +88,7 @@ struct PostgresUserRepository: UserRepository {
             throw ParleyError(.emailTaken, "That email address already belongs to an account.")
         }
         guard let row = rows.first else {
-            throw PostgresUnexpectedResultError(expected: "the id of the new user")
+            throw WriteFence.notLeader(nil)
         }
         return User(id: try row.decode(Int64.self), username: username.value, createdAt: UnixMilliseconds.date(createdAt))
     }
@@ -112,11 +120,12 @@ struct PostgresUserRepository: UserRepository {
     }
 
     func updateProfile(userID: Int64, draft: ProfileDraft) async throws -> Profile? {
-        try Self.profile(
-            in: try await self.database.query(
-                SQL.updateProfile(userID: userID, nickname: draft.nickname, description: draft.description)
-            )
+        let epoch = try self.fence.epochForWrite()
+        let rows = try await self.database.query(
+            SQL.updateProfile(userID: userID, nickname: draft.nickname, description: draft.description, epoch: epoch)
         )
+        if rows.isEmpty { try await PostgresFence.verify(epoch, on: self.database) }
+        return try Self.profile(in: rows)
     }
 
     private static func profile(in rows: [PostgresRow]) throws -> Profile? {
@@ -129,7 +138,9 @@ struct PostgresUserRepository: UserRepository {
     }
 
     func resetPassword(email: String, passwordHash: String) async throws -> Int64? {
-        let rows = try await self.database.query(SQL.resetPassword(email: email, passwordHash: passwordHash))
+        let epoch = try self.fence.epochForWrite()
+        let rows = try await self.database.query(SQL.resetPassword(email: email, passwordHash: passwordHash, epoch: epoch))
+        if rows.isEmpty { try await PostgresFence.verify(epoch, on: self.database) }
         return try rows.first?.decode(Int64.self)
     }
 }

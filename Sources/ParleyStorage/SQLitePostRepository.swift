@@ -6,10 +6,14 @@ import SQLiteNIO
 struct SQLitePostRepository: PostRepository {
     /// Every statement this repository runs.
     enum SQL {
+        /// Inserts nothing when the fence refuses (another backend leads since).
         static let insert = """
-            INSERT INTO posts (author, user_id, title, body, created_at)
-            VALUES (?1, ?2, ?3, ?4, ?5)
+            INSERT INTO posts (author, user_id, title, body, created_at, request_id)
+            SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE \(SQLiteFence.condition(7))
             RETURNING id
+            """
+        static let byRequestID = """
+            SELECT id, author, title, body, created_at FROM posts WHERE request_id = ?1
             """
         static let list = """
             SELECT id, author, title, body, created_at
@@ -22,21 +26,34 @@ struct SQLitePostRepository: PostRepository {
 
     /// The open, migrated database.
     let connection: SQLiteConnection
+    /// The epoch writes carry.
+    let fence: WriteFence
 
-    func create(author: String, userID: Int64?, draft: PostDraft, now: Date) async throws -> Post {
+    func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post {
         let createdAt = UnixMilliseconds.from(now)
-        let rows = try await self.connection.query(
-            SQL.insert,
-            [
-                .text(author),
-                userID.map { .integer(SQLiteInt64($0)) } ?? .null,
-                .text(draft.title),
-                .text(draft.body),
-                .integer(SQLiteInt64(createdAt)),
-            ]
-        )
+        let epoch = try self.fence.epochForWrite()
+        let rows: [SQLiteRow]
+        do {
+            rows = try await self.connection.query(
+                SQL.insert,
+                [
+                    .text(author),
+                    userID.map { .integer(SQLiteInt64($0)) } ?? .null,
+                    .text(draft.title),
+                    .text(draft.body),
+                    .integer(SQLiteInt64(createdAt)),
+                    requestID.map { .text($0) } ?? .null,
+                    SQLiteFence.bind(epoch),
+                ]
+            )
+        } catch let error as SQLiteError where error.reason == .constraintUniqueFailed && error.message.contains("posts.request_id") {
+            // A retry of a post already stored: answer with the stored one.
+            let stored = try await self.connection.query(SQL.byRequestID, [.text(requestID ?? "")])
+            guard let post = try stored.first.map(Self.post) else { throw error }
+            return post
+        }
         guard let row = rows.first else {
-            throw UnexpectedRowError(column: "id", found: nil)
+            throw WriteFence.notLeader(nil)
         }
         return Post(
             id: try row.int64("id"),
@@ -54,14 +71,16 @@ struct SQLitePostRepository: PostRepository {
             SQL.list,
             [.integer(SQLiteInt64(limit)), .integer(SQLiteInt64(before ?? .max))]
         )
-        return try rows.map { row in
-            Post(
-                id: try row.int64("id"),
-                author: try row.text("author"),
-                title: try row.text("title"),
-                body: try row.text("body"),
-                createdAt: UnixMilliseconds.date(try row.int64("created_at"))
-            )
-        }
+        return try rows.map(Self.post)
+    }
+
+    private static func post(_ row: SQLiteRow) throws -> Post {
+        Post(
+            id: try row.int64("id"),
+            author: try row.text("author"),
+            title: try row.text("title"),
+            body: try row.text("body"),
+            createdAt: UnixMilliseconds.date(try row.int64("created_at"))
+        )
     }
 }

@@ -9,7 +9,8 @@ struct SQLiteSessionRepository: SessionRepository {
         /// Inserts nothing when the account is gone or its password was reset since it was checked.
         static let insert = """
             INSERT INTO sessions (token_hash, user_id, credential_version, expires_at)
-            SELECT ?1, id, credential_version, ?3 FROM users WHERE id = ?2 AND credential_version = ?4
+            SELECT ?1, id, credential_version, ?3 FROM users
+            WHERE id = ?2 AND credential_version = ?4 AND \(SQLiteFence.condition(5))
             RETURNING token_hash
             """
         static let find = """
@@ -34,16 +35,22 @@ struct SQLiteSessionRepository: SessionRepository {
 
     /// The open, migrated database.
     let connection: SQLiteConnection
+    /// The epoch writes carry.
+    let fence: WriteFence
 
     func create(tokenHash: String, userID: Int64, credentialVersion: Int64, expiresAt: Date) async throws {
+        let epoch = try self.fence.epochForWrite()
         let rows = try await self.connection.query(
             SQL.insert,
             [
                 .text(tokenHash), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt))),
-                .integer(SQLiteInt64(credentialVersion)),
+                .integer(SQLiteInt64(credentialVersion)), SQLiteFence.bind(epoch),
             ]
         )
-        guard !rows.isEmpty else { throw SessionRefused.error }
+        if rows.isEmpty {
+            try await SQLiteFence.verify(epoch, on: self.connection)
+            throw SessionRefused.error
+        }
     }
 
     func find(tokenHash: String, now: Date) async throws -> Session? {

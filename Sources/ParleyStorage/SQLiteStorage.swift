@@ -19,6 +19,8 @@ public struct SQLiteStorage: Storage {
     public let sessions: any SessionRepository
     /// Posts.
     public let posts: any PostRepository
+    /// The epoch writes carry.
+    public let fence = WriteFence()
 
     /// The connection every repository uses.
     let connection: SQLiteConnection
@@ -109,9 +111,9 @@ public struct SQLiteStorage: Storage {
         self.connection = connection
         self.logger = logger
         self.migrator = migrator
-        self.users = SQLiteUserRepository(connection: connection)
-        self.sessions = SQLiteSessionRepository(connection: connection)
-        self.posts = SQLitePostRepository(connection: connection)
+        self.users = SQLiteUserRepository(connection: connection, fence: self.fence)
+        self.sessions = SQLiteSessionRepository(connection: connection, fence: self.fence)
+        self.posts = SQLitePostRepository(connection: connection, fence: self.fence)
     }
 
     /// Sets the connection options Parley relies on.
@@ -134,6 +136,12 @@ public struct SQLiteStorage: Storage {
     /// plus any applied migration it does not know.
     public func migrationStatus() async throws -> [MigrationStatus] {
         try await self.migrator.status()
+    }
+
+    public func claimLeadership(epoch: Int64) async throws -> Bool {
+        let claimed = try await !self.connection.query(SQLiteFence.claim, [.integer(SQLiteInt64(epoch))]).isEmpty
+        self.fence.set(claimed ? .leading(epoch: epoch) : .following(leader: nil))
+        return claimed
     }
 
     /// Closes the connection; the storage and its repositories are unusable afterwards.

@@ -8,7 +8,7 @@ struct SQLiteUserRepository: UserRepository {
     enum SQL {
         static let insert = """
             INSERT INTO users (username, username_key, email, nickname, password_hash, created_at)
-            VALUES (?1, ?2, ?3, ?1, ?4, ?5)
+            SELECT ?1, ?2, ?3, ?1, ?4, ?5 WHERE \(SQLiteFence.condition(6))
             RETURNING id
             """
         static let credentialsByKey = """
@@ -32,28 +32,31 @@ struct SQLiteUserRepository: UserRepository {
             """
         static let updateProfile = """
             UPDATE users SET nickname = ?2, description = ?3
-            WHERE id = ?1
+            WHERE id = ?1 AND \(SQLiteFence.condition(4))
             RETURNING username, nickname, description, email, created_at
             """
         static let resetPassword = """
             UPDATE users SET password_hash = ?2, credential_version = credential_version + 1
-            WHERE email = ?1
+            WHERE email = ?1 AND \(SQLiteFence.condition(3))
             RETURNING id
             """
     }
 
     /// The open, migrated database.
     let connection: SQLiteConnection
+    /// The epoch writes carry.
+    let fence: WriteFence
 
     func create(username: Username, email: String?, passwordHash: String, now: Date) async throws -> User {
         let createdAt = UnixMilliseconds.from(now)
+        let epoch = try self.fence.epochForWrite()
         let rows: [SQLiteRow]
         do {
             rows = try await self.connection.query(
                 SQL.insert,
                 [
                     .text(username.value), .text(username.key), email.map { .text($0) } ?? .null, .text(passwordHash),
-                    .integer(SQLiteInt64(createdAt)),
+                    .integer(SQLiteInt64(createdAt)), SQLiteFence.bind(epoch),
                 ]
             )
         } catch let error as SQLiteError where error.reason == .constraintUniqueFailed {
@@ -65,7 +68,7 @@ struct SQLiteUserRepository: UserRepository {
             throw ParleyError(.usernameTaken, "That username is already taken.")
         }
         guard let row = rows.first else {
-            throw UnexpectedRowError(column: "id", found: nil)
+            throw WriteFence.notLeader(nil)
         }
         return User(id: try row.int64("id"), username: username.value, createdAt: UnixMilliseconds.date(createdAt))
     }
@@ -101,9 +104,12 @@ struct SQLiteUserRepository: UserRepository {
     }
 
     func updateProfile(userID: Int64, draft: ProfileDraft) async throws -> Profile? {
+        let epoch = try self.fence.epochForWrite()
         let rows = try await self.connection.query(
-            SQL.updateProfile, [.integer(SQLiteInt64(userID)), .text(draft.nickname), .text(draft.description)]
+            SQL.updateProfile,
+            [.integer(SQLiteInt64(userID)), .text(draft.nickname), .text(draft.description), SQLiteFence.bind(epoch)]
         )
+        if rows.isEmpty { try await SQLiteFence.verify(epoch, on: self.connection) }
         return try Self.profile(in: rows)
     }
 
@@ -120,7 +126,9 @@ struct SQLiteUserRepository: UserRepository {
     }
 
     func resetPassword(email: String, passwordHash: String) async throws -> Int64? {
-        let rows = try await self.connection.query(SQL.resetPassword, [.text(email), .text(passwordHash)])
+        let epoch = try self.fence.epochForWrite()
+        let rows = try await self.connection.query(SQL.resetPassword, [.text(email), .text(passwordHash), SQLiteFence.bind(epoch)])
+        if rows.isEmpty { try await SQLiteFence.verify(epoch, on: self.connection) }
         return try rows.first?.int64("id")
     }
 }

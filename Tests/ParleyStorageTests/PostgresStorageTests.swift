@@ -31,7 +31,7 @@ struct PostgresStorageTests {
             )
             #expect(
                 types.split(separator: "\n") == [
-                    "posts.created_at:bigint", "posts.id:bigint", "posts.user_id:bigint",
+                    "leadership.id:integer", "posts.created_at:bigint", "posts.id:bigint", "posts.user_id:bigint",
                     "schema_migrations.applied_at:bigint",
                     "sessions.credential_version:bigint", "sessions.expires_at:bigint", "sessions.user_id:bigint",
                     "users.created_at:bigint", "users.credential_version:bigint", "users.id:bigint",

@@ -1,0 +1,32 @@
+import ParleyCore
+import PostgresNIO
+
+/// The fencing condition of PostgreSQL writes (see ``WriteFence``).
+enum PostgresFence {
+    /// Records `epoch` unless a higher one is recorded; a row when it did.
+    static func claim(_ epoch: Int64) -> PostgresQuery {
+        "UPDATE leadership SET epoch = \(epoch) WHERE id = 1 AND epoch <= \(epoch) RETURNING epoch"
+    }
+
+    static let recorded: PostgresQuery = "SELECT epoch FROM leadership WHERE id = 1"
+
+    /// After a write that changed nothing: throws `not_leader` when the fence was the reason.
+    static func verify(_ epoch: Int64?, on database: PostgresDatabase) async throws {
+        guard let epoch else { return }
+        let rows = try await database.query(Self.recorded)
+        if let recorded = try rows.first?.decode(Int64.self), recorded != epoch {
+            throw WriteFence.notLeader(nil)
+        }
+    }
+}
+
+extension PostgresQuery.StringInterpolation {
+    /// `(epoch IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = epoch))`, bound.
+    mutating func appendInterpolation(fence epoch: Int64?) {
+        self.appendLiteral("(")
+        self.appendInterpolation(epoch)
+        self.appendLiteral("::BIGINT IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = ")
+        self.appendInterpolation(epoch)
+        self.appendLiteral("::BIGINT))")
+    }
+}
