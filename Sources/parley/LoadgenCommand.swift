@@ -266,8 +266,8 @@ struct OutboxReader {
     /// (folded lines unfolded).
     static func parse(_ text: String) -> (recipient: String, code: String)? {
         var headers: [String] = []
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = line.hasSuffix("\r") ? line.dropLast() : line[...]
+        // "\r\n" is one Character, a newline.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             if line.isEmpty { break }
             if let first = line.first, first == " " || first == "\t", !headers.isEmpty {
                 headers[headers.count - 1] += " " + line.trimmingCharacters(in: .whitespaces)
