@@ -92,7 +92,7 @@ let package = Package(
         .target(
             name: "ParleyBackend",
             dependencies: [
-                "ParleyCore", "ParleyStorage", "JSONRPC", "ParleyVerifier",
+                "ParleyCore", "ParleyStorage", "JSONRPC", "ParleyVerifier", "ZooKeeperClient",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"), nioPosix,
                 .product(name: "Crypto", package: "swift-crypto"), logging, metrics, serviceLifecycle,
             ],
@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "ParleyGateway",
             dependencies: [
-                "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier",
+                "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier", "ZooKeeperClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
                 serviceLifecycle,

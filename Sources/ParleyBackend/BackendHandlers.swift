@@ -2,31 +2,31 @@ import JSONRPC
 import ParleyCore
 
 /// The backend's JSON-RPC methods (`BackendAPI`), each calling the service that owns its rules.
-public func backendHandlers(accounts: AccountService, board: BoardService) -> JSONRPCHandlerRegistry {
-    var handlers = JSONRPCHandlerRegistry()
-    handlers.register(BackendAPI.register, parleyErrors(accounts.register))
-    handlers.register(BackendAPI.login, parleyErrors(accounts.login))
-    handlers.register(BackendAPI.session, parleyErrors(accounts.session))
-    handlers.register(BackendAPI.logout, parleyErrors(accounts.logout))
-    handlers.register(BackendAPI.check, parleyErrors(accounts.check))
-    handlers.register(BackendAPI.resetPassword, parleyErrors(accounts.resetPassword))
-    handlers.register(BackendAPI.profile, parleyErrors(accounts.profile))
-    handlers.register(BackendAPI.updateProfile, parleyErrors(accounts.updateProfile))
-    handlers.register(BackendAPI.post, parleyErrors(board.post))
-    handlers.register(BackendAPI.list, parleyErrors(board.list))
-    return handlers
-}
-
-/// Sends a `ParleyError` to the caller as `"code: message"`; anything else stays internal
-/// (logged by the server, never shown to the caller).
-private func parleyErrors<P: Sendable, R: Sendable>(
-    _ handler: @escaping @Sendable (P) async throws -> R
-) -> @Sendable (P) async throws -> R {
-    { params in
-        do {
-            return try await handler(params)
-        } catch let error as ParleyError {
-            throw JSONRPCError(code: error.code.rawValue, message: error.message)
+/// A backend that does not lead (`fence` is following) answers every method with `not_leader`,
+/// naming the leader.
+public func backendHandlers(accounts: AccountService, board: BoardService, fence: WriteFence = WriteFence()) -> JSONRPCHandlerRegistry {
+    /// Checks the role, then sends a `ParleyError` to the caller as `"code: message"`; anything
+    /// else stays internal (logged by the server, never shown to the caller).
+    func method<P: Sendable, R: Sendable>(_ handler: @escaping @Sendable (P) async throws -> R) -> @Sendable (P) async throws -> R {
+        { params in
+            do {
+                if case .following(let leader) = fence.current { throw WriteFence.notLeader(leader) }
+                return try await handler(params)
+            } catch let error as ParleyError {
+                throw JSONRPCError(code: error.code.rawValue, message: error.message)
+            }
         }
     }
+    var handlers = JSONRPCHandlerRegistry()
+    handlers.register(BackendAPI.register, method(accounts.register))
+    handlers.register(BackendAPI.login, method(accounts.login))
+    handlers.register(BackendAPI.session, method(accounts.session))
+    handlers.register(BackendAPI.logout, method(accounts.logout))
+    handlers.register(BackendAPI.check, method(accounts.check))
+    handlers.register(BackendAPI.resetPassword, method(accounts.resetPassword))
+    handlers.register(BackendAPI.profile, method(accounts.profile))
+    handlers.register(BackendAPI.updateProfile, method(accounts.updateProfile))
+    handlers.register(BackendAPI.post, method(board.post))
+    handlers.register(BackendAPI.list, method(board.list))
+    return handlers
 }

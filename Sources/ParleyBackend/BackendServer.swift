@@ -21,6 +21,8 @@ public struct BackendConfiguration: Sendable {
     /// Checks the email codes of registrations and password resets; without one, accounts are
     /// made without an email address and passwords cannot be reset.
     public var verifier: (any CodeVerifying)?
+    /// The cluster to join (leader election through ZooKeeper); `nil` serves alone, unfenced.
+    public var cluster: ClusterConfiguration?
     /// The logger.
     public var logger: Logger
 
@@ -32,9 +34,11 @@ public struct BackendConfiguration: Sendable {
         bcryptCost: UInt8 = 10,
         sessionSweepInterval: Duration = .seconds(600),
         verifier: (any CodeVerifying)? = nil,
+        cluster: ClusterConfiguration? = nil,
         logger: Logger = Logger(label: "parley.backend")
     ) {
         self.verifier = verifier
+        self.cluster = cluster
         self.host = host
         self.port = port
         self.sessionTTL = sessionTTL
@@ -63,10 +67,12 @@ public final class BackendServer: Service, Sendable {
         let board = BoardService(posts: storage.posts, accounts: accounts)
         self.rpc = JSONRPCServer(
             configuration: .init(host: configuration.host, port: configuration.port, logger: configuration.logger),
-            handlers: backendHandlers(accounts: accounts, board: board)
+            handlers: backendHandlers(accounts: accounts, board: board, fence: storage.fence)
         )
         self.storage = storage
         self.configuration = configuration
+        // In a cluster nothing is served before the election says this backend leads.
+        if configuration.cluster != nil { storage.fence.set(.following(leader: nil)) }
     }
 
     /// The address the JSON-RPC server listens on, once running.
@@ -79,6 +85,16 @@ public final class BackendServer: Service, Sendable {
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await self.sweepSessions() }
+                if let cluster = self.configuration.cluster {
+                    group.addTask {
+                        guard let port = await self.rpc.boundAddress()?.port else { return }
+                        let leadership = BackendLeadership(
+                            storage: self.storage, zookeeper: cluster.zookeeper,
+                            advertise: cluster.advertise ?? "\(self.configuration.host):\(port)", logger: self.configuration.logger
+                        )
+                        try await leadership.run()
+                    }
+                }
                 defer { group.cancelAll() }
                 try await self.rpc.run()
             }
@@ -96,6 +112,8 @@ public final class BackendServer: Service, Sendable {
             } catch {
                 return
             }
+            // Only the leader keeps the database tidy.
+            guard (try? self.storage.fence.epochForWrite()) != nil || self.storage.fence.current == .unfenced else { continue }
             do {
                 let removed = try await self.storage.sessions.deleteExpired(now: Date())
                 if removed > 0 { self.configuration.logger.debug("expired sessions removed", metadata: ["count": "\(removed)"]) }

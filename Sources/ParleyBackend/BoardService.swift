@@ -25,7 +25,7 @@ public struct BoardService: Sendable {
             author = session.username
             userID = session.userID
         }
-        return try await self.posts.create(author: author, userID: userID, draft: draft, now: self.now())
+        return try await self.posts.create(author: author, userID: userID, draft: draft, now: self.now(), requestID: params.requestID)
     }
 
     /// Bytes of posts a page may carry, leaving room for the envelope in a 1 MiB message.

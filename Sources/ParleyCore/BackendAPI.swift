@@ -26,6 +26,10 @@ public enum BackendAPI {
     /// `Board.List`: `ListParams` → `PostPage`.
     public static let list = "Board.List"
 
+    /// The ZooKeeper znode under which backends elect their leader; each candidate's znode holds
+    /// its JSON-RPC address, `HOST:PORT`.
+    public static let electionPath = "/parley/backend/election"
+
     /// A new account. With email verification on (the default of every role), `email` and the
     /// `code` that was mailed to it are required; the backend checks the code with the verifier.
     public struct RegisterParams: Codable, Sendable {
@@ -182,11 +186,14 @@ public enum BackendAPI {
         public var title: String
         /// The body.
         public var body: String
+        /// A unique id of this write, kept with the post: the backend applies a retried request once.
+        public var requestID: String?
         /// Creates the parameters.
-        public init(token: String?, title: String, body: String) {
+        public init(token: String?, title: String, body: String, requestID: String? = nil) {
             self.token = token
             self.title = title
             self.body = body
+            self.requestID = requestID
         }
     }
 

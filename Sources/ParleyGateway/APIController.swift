@@ -182,7 +182,8 @@ struct APIController<Context: RequestContext>: Sendable {
     @Sendable func createPost(_ request: Request, context: Context) async throws -> EditedResponse<Post> {
         let body = try await Self.decodeJSON(PostBody.self, request, context)
         let token = try SessionCookie.token(in: request)
-        let post = try await self.backend.post(.init(token: token, title: body.title, body: body.body))
+        // The request id lets a cluster's gateway retry the write on a new leader, applied once.
+        let post = try await self.backend.post(.init(token: token, title: body.title, body: body.body, requestID: UUID().uuidString))
         return .init(status: .created, response: post)
     }
 

@@ -13,6 +13,7 @@ import Prometheus
 import RedisClient
 import SMTPClient
 import ServiceLifecycle
+import ZooKeeperClient
 
 /// `parley serve [ROLE]`: runs one role, or every role in one process.
 struct ServeCommand: AsyncParsableCommand {
@@ -67,6 +68,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Verifier: the From address of the code mails (default no-reply@parley.localhost).")
     var mailFrom: String?
+
+    @Option(help: "Cluster: the ZooKeeper ensemble, HOST:PORT,HOST:PORT; backends elect a leader there, gateways follow it (env PARLEY_ZOOKEEPER).")
+    var zookeeper: String?
+
+    @Option(help: "Cluster: the backend's JSON-RPC address as gateways reach it, HOST:PORT (default <host>:<rpc-port>; env PARLEY_ADVERTISE).")
+    var advertise: String?
+
+    @Option(help: "Cluster: the ZooKeeper session timeout in milliseconds; a dead leader is replaced about this long after (default 1500; ZooKeeper's tickTime must be at most half).")
+    var zookeeperSessionMs: Int?
 
     @Option(help: "Minutes a session lasts without use (default 60).")
     var sessionMinutes: Int?
@@ -142,6 +152,7 @@ struct ServeCommand: AsyncParsableCommand {
                     // authentication of its own, whatever --host exposes.
                     host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.rpcPort,
                     sessionTTL: .seconds(settings.sessionMinutes * 60), verifier: verifierConnection,
+                    cluster: settings.zookeeper.map { ClusterConfiguration(zookeeper: $0, advertise: settings.advertise) },
                     logger: Logger(label: "parley.backend")
                 )
             )
@@ -173,7 +184,7 @@ struct ServeCommand: AsyncParsableCommand {
                     return ("127.0.0.1", port)
                 }
                 return fixedBackend
-            }, contacts: { [contactsReplica] in
+            }, zookeeper: settings.zookeeper, contacts: { [contactsReplica] in
                 guard let address = await contactsReplica?.boundAddress(), let ip = address.ipAddress, let port = address.port else { return [] }
                 return [(ip, port)]
             }, onListening: { port in
@@ -221,6 +232,8 @@ struct Settings {
     var redisURL: String?
     var smtpURL: String?
     var mailFrom: String
+    var zookeeper: ZooKeeperClient.Configuration?
+    var advertise: String?
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -261,6 +274,21 @@ struct Settings {
         self.redisURL = command.redis ?? env["PARLEY_REDIS_URL"]
         self.smtpURL = command.smtp ?? env["PARLEY_SMTP_URL"]
         self.mailFrom = command.mailFrom ?? env["PARLEY_MAIL_FROM"] ?? "no-reply@parley.localhost"
+        let sessionMs = try int(command.zookeeperSessionMs, "PARLEY_ZOOKEEPER_SESSION_MS", 1500)
+        if let servers = command.zookeeper ?? env["PARLEY_ZOOKEEPER"] {
+            do {
+                self.zookeeper = try ZooKeeperClient.Configuration(
+                    connectionString: servers, sessionTimeout: .milliseconds(sessionMs), requestTimeout: .seconds(5),
+                    logger: Logger(label: "parley.zookeeper")
+                )
+            } catch {
+                throw ValidationError("--zookeeper: \(error)")
+            }
+        }
+        self.advertise = try (command.advertise ?? env["PARLEY_ADVERTISE"]).map { text in
+            let (host, port) = try hostAndPort(text, option: "--advertise")
+            return "\(host):\(port)"
+        }
         for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort)]
         where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")

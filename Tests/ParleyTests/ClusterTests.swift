@@ -1,0 +1,178 @@
+import Foundation
+import JSONRPC
+import ParleyCore
+import ParleyTestSupport
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 4 with real processes: ZooKeeper, backends electing a leader on one shared SQLite file,
+/// a gateway following the election, clients posting through failovers.
+@Suite(.enabled(if: ZooKeeperServer.isEnabled), .serialized)
+struct ClusterTests {
+    static let backendListening = #"backend \(JSON-RPC\) listening on 127\.0\.0\.1:(\d+)"#
+
+    struct Backend {
+        let process: ParleyProcess
+        let port: Int
+    }
+
+    /// Starts a backend of the cluster on the shared data folder.
+    static func backend(_ data: String, zookeeper: String, port: Int = 0) async throws -> Backend {
+        let process = try ParleyProcess(["serve", "backend", "--rpc-port", "\(port)", "--data-dir", data, "--zookeeper", zookeeper])
+        let bound = try await process.waitFor(Self.backendListening)
+        return Backend(process: process, port: Int(bound)!)
+    }
+
+    /// What a backend answers a read: `nil` when it serves (leads), else the error code.
+    static func probe(_ port: Int) async -> String? {
+        let client = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: port, connectTimeout: .seconds(1), requestTimeout: .seconds(2)))
+        defer { Task { await client.shutdown() } }
+        do {
+            let _: BackendAPI.PostPage = try await client.call(BackendAPI.list, BackendAPI.ListParams(limit: 1, before: nil), as: BackendAPI.PostPage.self)
+            return nil
+        } catch let error as JSONRPCClientError {
+            if case .remote(let code, _) = error.code { return code }
+            return "unreachable"
+        } catch {
+            return "unreachable"
+        }
+    }
+
+    /// The index of the backend that leads, waiting up to `timeout` for one.
+    static func leader(of backends: [Backend?], timeout: Duration = .seconds(15)) async throws -> Int {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            for (index, backend) in backends.enumerated() {
+                if let backend, await Self.probe(backend.port) == nil { return index }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ProcessError("no backend leads")
+    }
+
+    /// Posts `title-N` through the gateway until stopped; keeps the titles the gateway acknowledged.
+    final class Poster: Sendable {
+        let acknowledged = Mutex<[String]>([])
+        let failures = Mutex(0)
+        let stop = Mutex(false)
+
+        func run(_ api: String, prefix: String) async {
+            var number = 0
+            while !self.stop.withLock({ $0 }) {
+                number += 1
+                let title = "\(prefix)-\(number)"
+                if let result = try? await http(.POST, api + "/posts", json: #"{"title":"\#(title)","body":"b"}"#), result.status == 201 {
+                    self.acknowledged.withLock { $0.append(title) }
+                } else {
+                    self.failures.withLock { $0 += 1 }
+                }
+            }
+        }
+    }
+
+    /// Every post title on the board, newest first, following the pages.
+    static func allTitles(_ api: String) async throws -> [String] {
+        var titles: [String] = []
+        var cursor: String?
+        repeat {
+            let page = try await http(.GET, api + "/posts?limit=100" + (cursor.map { "&before=\($0)" } ?? "")).json()
+            titles += (page["posts"] as? [[String: Any]] ?? []).compactMap { $0["title"] as? String }
+            cursor = page["next"] as? String
+        } while cursor != nil
+        return titles
+    }
+
+    @Test func killingTheLeaderTwiceLosesNoAcknowledgedPostAndDuplicatesNone() async throws {
+        let zookeeper = try ZooKeeperServer(tickTime: 500)
+        try await zookeeper.start()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        var backends: [Backend?] = []
+        for _ in 0..<3 { backends.append(try await Self.backend(data, zookeeper: zookeeper.connectionString)) }
+        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--zookeeper", zookeeper.connectionString])
+        let api = try await gateway.waitFor(ProcessTests.listening) + "/api/v1"
+
+        let poster = Poster()
+        let posting = Task { await poster.run(api, prefix: "post") }
+        var leaders: [Int] = []
+        for _ in 0..<2 {
+            let leader = try await Self.leader(of: backends)
+            leaders.append(leader)
+            try await Task.sleep(for: .milliseconds(700))  // posts go to this leader
+            backends[leader]?.process.signal(SIGKILL)
+            _ = try await backends[leader]?.process.wait()
+            backends[leader] = nil
+        }
+        let last = try await Self.leader(of: backends)
+        leaders.append(last)
+        try await Task.sleep(for: .milliseconds(700))
+        poster.stop.withLock { $0 = true }
+        await posting.value
+
+        let acknowledged = poster.acknowledged.withLock { $0 }
+        let titles = try await Self.allTitles(api)
+        #expect(Set(leaders).count == 3, "a new leader each time: \(leaders)")
+        #expect(acknowledged.count > 10, "the client kept posting: \(acknowledged.count) acknowledged")
+        #expect(Set(titles).count == titles.count, "no post is stored twice")
+        let missing = Set(acknowledged).subtracting(titles)
+        #expect(missing.isEmpty, "acknowledged posts lost: \(missing.sorted())")
+        #expect(gateway.process.isRunning)
+
+        gateway.signal(SIGTERM)
+        #expect(try await gateway.wait() == 0)
+        for backend in backends.compactMap({ $0 }) {
+            backend.process.signal(SIGTERM)
+            _ = try await backend.process.wait()
+        }
+        await zookeeper.stop()
+    }
+
+    @Test func aLeaderPausedPastItsSessionCannotWriteWhenItWakes() async throws {
+        let zookeeper = try ZooKeeperServer(tickTime: 500)
+        try await zookeeper.start()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        let backends = [
+            try await Self.backend(data, zookeeper: zookeeper.connectionString),
+            try await Self.backend(data, zookeeper: zookeeper.connectionString),
+        ]
+        let first = try await Self.leader(of: backends)
+        let paused = backends[first]
+        paused.process.signal(SIGSTOP)
+        // The other backend takes over once the paused one's session expires.
+        let second = 1 - first
+        _ = try await Self.leader(of: [backends[second]])
+
+        // The old leader wakes up and is asked to write at once.
+        paused.process.signal(SIGCONT)
+        let client = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: paused.port, requestTimeout: .seconds(5)))
+        let error = await #expect(throws: JSONRPCClientError.self) {
+            let _: Post = try await client.call(
+                BackendAPI.post, BackendAPI.PostParams(token: nil, title: "from the past", body: "must not be stored"), as: Post.self
+            )
+        }
+        if case .remote(let code, _)? = error?.code {
+            #expect(code == "not_leader")
+        } else {
+            Issue.record("expected not_leader, got \(String(describing: error))")
+        }
+        await client.shutdown()
+        // The new leader still leads, and nothing of the old one was stored.
+        #expect(await Self.probe(backends[second].port) == nil)
+        let readBack = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: backends[second].port))
+        let page = try await readBack.call(BackendAPI.list, BackendAPI.ListParams(limit: 10, before: nil), as: BackendAPI.PostPage.self)
+        #expect(page.posts.isEmpty)
+        await readBack.shutdown()
+
+        for backend in backends {
+            backend.process.signal(SIGTERM)
+            _ = try await backend.process.wait()
+        }
+        await zookeeper.stop()
+    }
+}
