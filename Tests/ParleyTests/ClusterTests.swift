@@ -128,7 +128,7 @@ struct ClusterTests {
             backend.process.signal(SIGTERM)
             _ = try await backend.process.wait()
         }
-        await zookeeper.stop()
+        await zookeeper.shutdown()
     }
 
     @Test func aLeaderPausedPastItsSessionCannotWriteWhenItWakes() async throws {
@@ -173,6 +173,52 @@ struct ClusterTests {
             backend.process.signal(SIGTERM)
             _ = try await backend.process.wait()
         }
-        await zookeeper.stop()
+        await zookeeper.shutdown()
+    }
+
+    @Test func withZooKeeperDownWritesStopWithAClearMessageAndResumeWhenItReturns() async throws {
+        let zookeeper = try ZooKeeperServer(tickTime: 500)
+        try await zookeeper.start()
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let data = folder.path + "/data"
+        let backends = [
+            try await Self.backend(data, zookeeper: zookeeper.connectionString),
+            try await Self.backend(data, zookeeper: zookeeper.connectionString),
+        ]
+        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--zookeeper", zookeeper.connectionString])
+        let api = try await gateway.waitFor(ProcessTests.listening) + "/api/v1"
+        _ = try await Self.leader(of: backends)
+        #expect(try await http(.POST, api + "/posts", json: #"{"title":"before","body":"b"}"#).status == 201)
+
+        await zookeeper.kill()
+        // No backend can know it leads: writes stop, with a clear 503.
+        var refused: HTTPResult?
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            let result = try await http(.POST, api + "/posts", json: #"{"title":"during","body":"b"}"#)
+            if result.status == 503 { refused = result; break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(refused?.errorCode == "unavailable")
+        #expect(refused?.body.contains("No backend leads right now") == true, "\(refused?.body ?? "no 503")")
+        #expect(gateway.process.isRunning)
+
+        try await zookeeper.start()
+        var resumed = false
+        let again = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < again, !resumed {
+            resumed = try await http(.POST, api + "/posts", json: #"{"title":"after","body":"b"}"#).status == 201
+            if !resumed { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(resumed, "writes resume when ZooKeeper is back")
+
+        gateway.signal(SIGTERM)
+        #expect(try await gateway.wait() == 0)
+        for backend in backends {
+            backend.process.signal(SIGTERM)
+            _ = try await backend.process.wait()
+        }
+        await zookeeper.shutdown()
     }
 }
