@@ -142,8 +142,9 @@ let package = Package(
             name: "parley",
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
-                "ParleyContacts", "ParleyVerifier", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
-                prometheus, nioCore, logging, serviceLifecycle,
+                "ParleyContacts", "ParleyVerifier", "JSONRPC", "ZooKeeperClient", "RedisClient", "SMTPClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
+                prometheus, nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

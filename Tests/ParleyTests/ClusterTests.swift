@@ -221,4 +221,34 @@ struct ClusterTests {
         }
         await zookeeper.shutdown()
     }
+
+    @Test func clusterUpStatusDown() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let dir = folder.path + "/cluster"
+        let up = try await ParleyProcess.run(["cluster", "up", "--dir", dir, "--backends", "2"])
+        #expect(up.status == 0, "\(up.output)")
+        let gateway = try #require(up.output.split(separator: "\n").first { $0.hasPrefix("gateway: ") }?.dropFirst("gateway: ".count))
+        #expect(try await http(.POST, gateway + "/api/v1/posts", json: #"{"title":"t","body":"b"}"#).status == 201)
+
+        let status = try await ParleyProcess.run(["cluster", "status", "--dir", dir])
+        #expect(status.output.components(separatedBy: "backend (leader)").count == 2, "\(status.output)")
+        #expect(status.output.components(separatedBy: "backend (follower)").count == 2, "\(status.output)")
+        #expect(!status.output.contains("stopped"))
+        let again = try await ParleyProcess.run(["cluster", "up", "--dir", dir])
+        #expect(again.status != 0)
+        #expect(again.output.contains("already runs"))
+
+        let down = try await ParleyProcess.run(["cluster", "down", "--dir", dir])
+        #expect(down.status == 0, "\(down.output)")
+        let pids = status.output.split(separator: "\n").compactMap { line in
+            line.range(of: "pid ").flatMap { Int32(line[$0.upperBound...].split(separator: " ")[0]) }
+        }
+        #expect(pids.count == 5)
+        for pid in pids {
+            // Gone, or a zombie nobody reaped (the orphans of `up` belong to PID 1, which may not reap).
+            let state = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8))?.split(separator: ")").last?.split(separator: " ").first
+            #expect(state == nil || state == "Z", "pid \(pid) still runs")
+        }
+    }
 }
