@@ -26,6 +26,49 @@ struct ClusterTests {
         return Backend(process: process, port: Int(bound)!)
     }
 
+    /// ZooKeeper (tickTime 500 ms, so that 1.5 s sessions are allowed), backends on one shared
+    /// SQLite file, and optionally a gateway following the election.
+    struct Cluster {
+        let zookeeper: ZooKeeperServer
+        let folder: TemporaryDirectory
+        var backends: [Backend?]
+        let gateway: ParleyProcess?
+        let api: String
+
+        static func start(backends count: Int, gateway withGateway: Bool = true) async throws -> Cluster {
+            let zookeeper = try ZooKeeperServer(tickTime: 500)
+            try await zookeeper.start()
+            let folder = try TemporaryDirectory()
+            var backends: [Backend?] = []
+            for _ in 0..<count {
+                backends.append(try await ClusterTests.backend(folder.path + "/data", zookeeper: zookeeper.connectionString))
+            }
+            var gateway: ParleyProcess?
+            var api = ""
+            if withGateway {
+                let process = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--zookeeper", zookeeper.connectionString])
+                api = try await process.waitFor(ProcessTests.listening) + "/api/v1"
+                gateway = process
+            }
+            return Cluster(zookeeper: zookeeper, folder: folder, backends: backends, gateway: gateway, api: api)
+        }
+
+        /// Stops every process gracefully (the gateway must exit with status 0), then ZooKeeper.
+        func stop() async throws {
+            if let gateway = self.gateway {
+                gateway.signal(SIGTERM)
+                #expect(try await gateway.wait() == 0)
+            }
+            for backend in self.backends.compactMap({ $0 }) {
+                backend.process.signal(SIGCONT)
+                backend.process.signal(SIGTERM)
+                _ = try await backend.process.wait()
+            }
+            await self.zookeeper.shutdown()
+            self.folder.remove()
+        }
+    }
+
     /// What a backend answers a read: `nil` when it serves (leads), else the error code.
     static func probe(_ port: Int) async -> String? {
         let client = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: port, connectTimeout: .seconds(1), requestTimeout: .seconds(2)))
@@ -86,28 +129,20 @@ struct ClusterTests {
     }
 
     @Test func killingTheLeaderTwiceLosesNoAcknowledgedPostAndDuplicatesNone() async throws {
-        let zookeeper = try ZooKeeperServer(tickTime: 500)
-        try await zookeeper.start()
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let data = folder.path + "/data"
-        var backends: [Backend?] = []
-        for _ in 0..<3 { backends.append(try await Self.backend(data, zookeeper: zookeeper.connectionString)) }
-        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--zookeeper", zookeeper.connectionString])
-        let api = try await gateway.waitFor(ProcessTests.listening) + "/api/v1"
-
+        var cluster = try await Cluster.start(backends: 3)
+        let api = cluster.api
         let poster = Poster()
         let posting = Task { await poster.run(api, prefix: "post") }
         var leaders: [Int] = []
         for _ in 0..<2 {
-            let leader = try await Self.leader(of: backends)
+            let leader = try await Self.leader(of: cluster.backends)
             leaders.append(leader)
             try await Task.sleep(for: .milliseconds(700))  // posts go to this leader
-            backends[leader]?.process.signal(SIGKILL)
-            _ = try await backends[leader]?.process.wait()
-            backends[leader] = nil
+            cluster.backends[leader]?.process.signal(SIGKILL)
+            _ = try await cluster.backends[leader]?.process.wait()
+            cluster.backends[leader] = nil
         }
-        let last = try await Self.leader(of: backends)
+        let last = try await Self.leader(of: cluster.backends)
         leaders.append(last)
         try await Task.sleep(for: .milliseconds(700))
         poster.stop.withLock { $0 = true }
@@ -120,27 +155,13 @@ struct ClusterTests {
         #expect(Set(titles).count == titles.count, "no post is stored twice")
         let missing = Set(acknowledged).subtracting(titles)
         #expect(missing.isEmpty, "acknowledged posts lost: \(missing.sorted())")
-        #expect(gateway.process.isRunning)
-
-        gateway.signal(SIGTERM)
-        #expect(try await gateway.wait() == 0)
-        for backend in backends.compactMap({ $0 }) {
-            backend.process.signal(SIGTERM)
-            _ = try await backend.process.wait()
-        }
-        await zookeeper.shutdown()
+        #expect(cluster.gateway?.process.isRunning == true)
+        try await cluster.stop()
     }
 
     @Test func aLeaderPausedPastItsSessionCannotWriteWhenItWakes() async throws {
-        let zookeeper = try ZooKeeperServer(tickTime: 500)
-        try await zookeeper.start()
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let data = folder.path + "/data"
-        let backends = [
-            try await Self.backend(data, zookeeper: zookeeper.connectionString),
-            try await Self.backend(data, zookeeper: zookeeper.connectionString),
-        ]
+        let cluster = try await Cluster.start(backends: 2, gateway: false)
+        let backends = cluster.backends.compactMap { $0 }
         let first = try await Self.leader(of: backends)
         let paused = backends[first]
         paused.process.signal(SIGSTOP)
@@ -168,27 +189,13 @@ struct ClusterTests {
         let page = try await readBack.call(BackendAPI.list, BackendAPI.ListParams(limit: 10, before: nil), as: BackendAPI.PostPage.self)
         #expect(page.posts.isEmpty)
         await readBack.shutdown()
-
-        for backend in backends {
-            backend.process.signal(SIGTERM)
-            _ = try await backend.process.wait()
-        }
-        await zookeeper.shutdown()
+        try await cluster.stop()
     }
 
     @Test func withZooKeeperDownWritesStopWithAClearMessageAndResumeWhenItReturns() async throws {
-        let zookeeper = try ZooKeeperServer(tickTime: 500)
-        try await zookeeper.start()
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let data = folder.path + "/data"
-        let backends = [
-            try await Self.backend(data, zookeeper: zookeeper.connectionString),
-            try await Self.backend(data, zookeeper: zookeeper.connectionString),
-        ]
-        let gateway = try ParleyProcess(["serve", "gateway", "--http-port", "0", "--zookeeper", zookeeper.connectionString])
-        let api = try await gateway.waitFor(ProcessTests.listening) + "/api/v1"
-        _ = try await Self.leader(of: backends)
+        let cluster = try await Cluster.start(backends: 2)
+        let (api, zookeeper) = (cluster.api, cluster.zookeeper)
+        _ = try await Self.leader(of: cluster.backends)
         #expect(try await http(.POST, api + "/posts", json: #"{"title":"before","body":"b"}"#).status == 201)
 
         await zookeeper.kill()
@@ -202,7 +209,7 @@ struct ClusterTests {
         }
         #expect(refused?.errorCode == "unavailable")
         #expect(refused?.body.contains("No backend leads right now") == true, "\(refused?.body ?? "no 503")")
-        #expect(gateway.process.isRunning)
+        #expect(cluster.gateway?.process.isRunning == true)
 
         try await zookeeper.start()
         var resumed = false
@@ -212,14 +219,7 @@ struct ClusterTests {
             if !resumed { try await Task.sleep(for: .milliseconds(200)) }
         }
         #expect(resumed, "writes resume when ZooKeeper is back")
-
-        gateway.signal(SIGTERM)
-        #expect(try await gateway.wait() == 0)
-        for backend in backends {
-            backend.process.signal(SIGTERM)
-            _ = try await backend.process.wait()
-        }
-        await zookeeper.shutdown()
+        try await cluster.stop()
     }
 
     @Test func clusterUpStatusDown() async throws {
