@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # HTTP benchmark of `parley serve` (gateway + backend in one process), on SQLite and on
-# PostgreSQL in the same run. For each engine: a fresh database, 1,000 seeded posts, then
+# PostgreSQL in the same run. For each engine: a fresh database, an account registered with the
+# code mailed to its outbox (<data-dir>/outbox), 1,000 seeded posts, then
 # wrk against /healthz, GET /api/v1/posts?limit=20 and POST /api/v1/posts with a session.
 # Writes req/s, p50/p99 latency and peak RSS into BENCHMARKS.md.
 # Usage: Benchmarks/http.sh [duration, default 15s] [connections, default 32]
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 duration=${1:-15s}
@@ -51,14 +53,20 @@ run_wrk() { # label, url, [script] -> one table row
 
 bench_engine() { # engine, database URL
   engine=$1
-  local port rpc pid base token
-  port=$(free_port); rpc=$(free_port)
-  "$bin" serve --http-port "$port" --rpc-port "$rpc" --listen 127.0.0.1:0 --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
+  local port rpc verifier pid base token code
+  port=$(free_port); rpc=$(free_port); verifier=$(free_port)
+  # Its own data folder: verification mails go to $work/$engine-data/outbox.
+  "$bin" serve --http-port "$port" --rpc-port "$rpc" --verifier-port "$verifier" --listen 127.0.0.1:0 \
+    --data-dir "$work/$engine-data" --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
   pid=$!; pids+=("$pid")
   base="http://127.0.0.1:$port"
   for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.1; done
+  # Registration needs the code mailed to the address: ask for it, read it from the newest mail.
+  curl -fs -X POST "$base/api/v1/verification-codes" -H 'Content-Type: application/json' \
+    -d '{"email":"bench@example.com","purpose":"register"}' >/dev/null
+  code=$(sed -n 's/^Subject: Your Parley code: \([0-9]\{6\}\).*/\1/p' "$(ls -t "$work/$engine-data"/outbox/*.eml | head -1)")
   curl -fs -X POST "$base/api/v1/accounts" -H 'Content-Type: application/json' \
-    -d '{"username":"bench","password":"benchmark password"}' >/dev/null
+    -d '{"username":"bench","password":"benchmark password","email":"bench@example.com","code":"'"$code"'"}' >/dev/null
   token=$(curl -fs -X POST "$base/api/v1/sessions" -H 'Content-Type: application/json' \
     -d '{"username":"bench","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   seq 1000 | xargs -P 8 -I{} curl -fs -o /dev/null -X POST "$base/api/v1/posts" \
