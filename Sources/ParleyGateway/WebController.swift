@@ -219,10 +219,12 @@ struct WebController<Context: RequestContext>: Sendable {
             let issued = try await self.codes.send(email: form.email ?? "", purpose: purpose, clientAddress: context.clientAddress)
             var shown = form
             shown.email = issued.email.mailbox
-            let notice =
+            let sent =
                 purpose == .register
-                ? "We sent a code to \(issued.email.mailbox). It is valid for \(VerificationMail.describe(issued.validFor))."
-                : "If an account uses \(issued.email.mailbox), a code is on its way. It is valid for \(VerificationMail.describe(issued.validFor))."
+                ? "We sent a code to \(issued.email.mailbox)."
+                : "If an account uses \(issued.email.mailbox), a code is on its way."
+            let notice = sent + " It is valid for \(VerificationMail.describe(issued.validFor)); "
+                + "you can ask for a new one in \(VerificationMail.describe(issued.resendAfter))."
             return self.codePage(
                 template, title: title, visitor: visitor, form: shown, codeSent: true,
                 resendAfter: issued.resendAfter.components.seconds, notice: notice

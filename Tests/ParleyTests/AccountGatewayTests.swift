@@ -155,7 +155,7 @@ import Testing
             var response = try await browser.request("/register/code", .post, form: ["csrf": browser.csrf, "email": "kay@example.com"])
             #expect(response.status == .ok)
             page = String(buffer: response.body)
-            #expect(page.contains("We sent a code to kay@example.com. It is valid for 3 minutes."))
+            #expect(page.contains("We sent a code to kay@example.com. It is valid for 3 minutes; you can ask for a new one in 1 minute."))
             #expect(page.contains(#"data-countdown="60""#))
             #expect(page.contains(#"<script src="/static/countdown.js"></script>"#))
             #expect(page.contains(#"name="code""#))

@@ -163,6 +163,16 @@ struct ClusterTests {
         let cluster = try await Cluster.start(backends: 2, gateway: false)
         let backends = cluster.backends.compactMap { $0 }
         let first = try await Self.leader(of: backends)
+        // The follower names the leader.
+        let follower = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: backends[1 - first].port))
+        let refusal = await #expect(throws: JSONRPCClientError.self) {
+            _ = try await follower.call(BackendAPI.list, BackendAPI.ListParams(limit: 1, before: nil), as: BackendAPI.PostPage.self)
+        }
+        await follower.shutdown()
+        if case .remote(let code, let message)? = refusal?.code {
+            #expect(code == "not_leader")
+            #expect(message.contains("the leader is 127.0.0.1:\(backends[first].port)"), "\(message)")
+        }
         let paused = backends[first]
         paused.process.signal(SIGSTOP)
         // The other backend takes over once the paused one's session expires.
