@@ -113,7 +113,7 @@ public final class BackendServer: Service, Sendable {
                 return
             }
             // Only the leader keeps the database tidy.
-            guard (try? self.storage.fence.epochForWrite()) != nil || self.storage.fence.current == .unfenced else { continue }
+            if case .following = self.storage.fence.current { continue }
             do {
                 let removed = try await self.storage.sessions.deleteExpired(now: Date())
                 if removed > 0 { self.configuration.logger.debug("expired sessions removed", metadata: ["count": "\(removed)"]) }
