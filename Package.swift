@@ -131,6 +131,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Issue 6 (in progress): the chat protocol's codec; the chat server and the balancer come next.
+        .target(
+            name: "ParleyChat",
+            dependencies: [
+                nioCore, logging,
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "ParleyClient",
             dependencies: [
@@ -205,6 +213,11 @@ let package = Package(
                 "ParleyVerifier", "ParleyCore", "SMTPClient", "RedisClient", "ParleyTestSupport", logging,
                 "ParleyGRPC", serviceLifecycle, grpcCore, grpcHTTP2,
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyChatTests",
+            dependencies: ["ParleyChat", nioCore, nioEmbedded, nioTestUtils],
             swiftSettings: swiftSettings
         ),
         .testTarget(

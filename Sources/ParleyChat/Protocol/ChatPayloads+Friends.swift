@@ -1,0 +1,159 @@
+/// `search_users` (16), client → server: users whose username begins with `query`.
+public struct ChatSearchUsers: ChatPayload {
+    static let messageType = ChatMessageType.searchUsers
+    /// Echoed in the answer.
+    public var requestId: String?
+    /// The start of a username, 1–32 characters, matched without regard to case.
+    public var query: String
+    /// At most this many users, 1–50; 20 when absent.
+    public var limit: Int?
+
+    /// Creates the body.
+    public init(requestId: String? = nil, query: String, limit: Int? = nil) {
+        self.requestId = requestId
+        self.query = query
+        self.limit = limit
+    }
+
+    func validate() throws(ChatMessageDecodingError) {
+        try ChatFieldCheck.identifier(self.requestId, "requestId")
+        try ChatFieldCheck.text(
+            self.query, "query", characters: ChatLimits.queryLength, bytes: 128, blankAllowed: false
+        )
+        try ChatFieldCheck.range(self.limit, ChatLimits.searchLimit, "limit")
+    }
+}
+
+/// How a user found by a search stands to the caller.
+public enum ChatRelation: String, Codable, Sendable, Hashable, CaseIterable {
+    /// Neither friends nor a pending request.
+    case none
+    /// Already friends.
+    case friend
+    /// The caller sent them a request that is pending.
+    case requestSent = "request_sent"
+    /// They sent the caller a request that is pending.
+    case requestReceived = "request_received"
+}
+
+/// One user found by `search_users`.
+public struct ChatUserMatch: Codable, Sendable, Hashable {
+    /// The account's id, to use in `send_friend_request`.
+    public var userId: Int64
+    /// The username.
+    public var username: String
+    /// The shown name, when set.
+    public var nickname: String?
+    /// How the user stands to the caller.
+    public var relation: ChatRelation
+
+    /// Creates a match.
+    public init(userId: Int64, username: String, nickname: String? = nil, relation: ChatRelation) {
+        self.userId = userId
+        self.username = username
+        self.nickname = nickname
+        self.relation = relation
+    }
+}
+
+/// `search_results` (17), server → client: exact match first, then by username.
+public struct ChatSearchResults: ChatPayload {
+    static let messageType = ChatMessageType.searchResults
+    /// The search's `requestId`.
+    public var requestId: String?
+    /// The users found; never the caller.
+    public var users: [ChatUserMatch]
+
+    /// Creates the body.
+    public init(requestId: String? = nil, users: [ChatUserMatch]) {
+        self.requestId = requestId
+        self.users = users
+    }
+}
+
+/// A friend, as seen by one side.
+public struct ChatFriend: Codable, Sendable, Hashable {
+    /// The friend's account id, to use in `send_text`.
+    public var userId: Int64
+    /// The friend's username.
+    public var username: String
+    /// The friend's shown name, when set.
+    public var nickname: String?
+    /// The caller's own name for the friend, when given.
+    public var alias: String?
+    /// Whether the friend has a live connection.
+    public var online: Bool
+    /// The two friends' conversation.
+    public var conversationId: Int64
+    /// The highest sequence number in the conversation; 0 when empty.
+    public var lastSeq: Int64
+    /// The highest sequence number the caller marked read; 0 when none.
+    public var readSeq: Int64
+
+    /// Creates a friend value.
+    public init(
+        userId: Int64,
+        username: String,
+        nickname: String? = nil,
+        alias: String? = nil,
+        online: Bool,
+        conversationId: Int64,
+        lastSeq: Int64,
+        readSeq: Int64
+    ) {
+        self.userId = userId
+        self.username = username
+        self.nickname = nickname
+        self.alias = alias
+        self.online = online
+        self.conversationId = conversationId
+        self.lastSeq = lastSeq
+        self.readSeq = readSeq
+    }
+}
+
+/// `list_friends` (26), client → server.
+public struct ChatListFriends: ChatPayload {
+    static let messageType = ChatMessageType.listFriends
+    /// Echoed in the answer.
+    public var requestId: String?
+
+    /// Creates the body.
+    public init(requestId: String? = nil) {
+        self.requestId = requestId
+    }
+
+    func validate() throws(ChatMessageDecodingError) {
+        try ChatFieldCheck.identifier(self.requestId, "requestId")
+    }
+}
+
+/// `friends` (27), server → client: every friend, by username.
+public struct ChatFriends: ChatPayload {
+    static let messageType = ChatMessageType.friends
+    /// The list's `requestId`.
+    public var requestId: String?
+    /// The friends.
+    public var friends: [ChatFriend]
+
+    /// Creates the body.
+    public init(requestId: String? = nil, friends: [ChatFriend]) {
+        self.requestId = requestId
+        self.friends = friends
+    }
+}
+
+/// `presence` (28), server → client: a friend came online or went offline.
+public struct ChatPresence: ChatPayload {
+    static let messageType = ChatMessageType.presence
+    /// The friend.
+    public var userId: Int64
+    /// Whether the friend now has a live connection.
+    public var online: Bool
+
+    /// Creates the body.
+    public init(userId: Int64, online: Bool) {
+        self.userId = userId
+        self.online = online
+    }
+}
