@@ -20,6 +20,8 @@ public struct AccountService: Sendable {
     let bcryptCost: UInt8
     let now: @Sendable () -> Date
     let throttle: LoginThrottle
+    /// Limits `check` calls that ask about an email address, per client address.
+    let checkThrottle: LoginThrottle
 
     /// A bcrypt hash of a random password, checked when the username is unknown so that a
     /// failed login takes as long whether or not the account exists.
@@ -38,6 +40,7 @@ public struct AccountService: Sendable {
         self.sessions = sessions
         self.verifier = verifier
         self.throttle = LoginThrottle()
+        self.checkThrottle = LoginThrottle(client: .init(failures: 30, window: 15 * 60))
         self.sessionTTL = sessionTTL
         self.bcryptCost = bcryptCost
         self.now = now
@@ -45,8 +48,10 @@ public struct AccountService: Sendable {
     }
 
     /// Creates an account after checking the username and password rules, and, with a verifier,
-    /// the code mailed to the email address. The rules and whether the name and the address are
-    /// free are checked before the code, so a refusal for those does not use the code up.
+    /// the code mailed to the email address. The rules and whether the username is free (public:
+    /// names are shown on posts) are checked before the code, so a refusal for those does not use
+    /// it up; whether the address already has an account is said only after the code proved the
+    /// mailbox, so that registering tells a stranger nothing about an address.
     public func register(_ params: BackendAPI.RegisterParams) async throws -> User {
         let username = try Username(params.username)
         try PasswordRule.validate(params.password)
@@ -59,22 +64,28 @@ public struct AccountService: Sendable {
             guard let code = params.code, !code.isEmpty else {
                 throw ParleyError(.invalidInput, "Enter the code that was mailed to \(address).")
             }
-            try Self.refuseTaken(try await self.users.taken(usernameKey: username.key, email: address.normalized))
+            if try await self.users.taken(usernameKey: username.key, email: nil).username {
+                throw ParleyError(.usernameTaken, "That username is already taken.")
+            }
             try await verifier.check(email: address.normalized, purpose: .register, code: code)
             email = address
         } else if let typed = params.email, !typed.isEmpty {
             throw ParleyError(.invalidInput, "This server does not verify email addresses; register without one.")
         }
         let hash = try await Self.offload { Bcrypt.hash(Self.prehash(params.password), cost: self.bcryptCost) }
-        return try await self.users.create(username: username, email: email?.normalized, passwordHash: hash, now: self.now())
+        return try await Self.afterCode(used: email != nil) {
+            try await self.users.create(username: username, email: email?.normalized, passwordHash: hash, now: self.now())
+        }
     }
 
-    private static func refuseTaken(_ taken: (username: Bool, email: Bool)) throws {
-        switch taken {
-        case (true, true): throw ParleyError(.usernameTaken, "That username is already taken, and that email address already belongs to an account.")
-        case (true, false): throw ParleyError(.usernameTaken, "That username is already taken.")
-        case (false, true): throw ParleyError(.emailTaken, "That email address already belongs to an account.")
-        case (false, false): return
+    /// A write after a code was used up: should it be refused because this backend stopped
+    /// leading meanwhile, the gateway must not send it to the next leader (the code is gone), so
+    /// the user is told to ask for a new one.
+    private static func afterCode<T>(used: Bool, _ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch let error as ParleyError where used && error.code == .notLeader {
+            throw ParleyError(.unavailable, "The server changed just now and the code was used up; please ask for a new code and try again.")
         }
     }
 
@@ -95,6 +106,8 @@ public struct AccountService: Sendable {
         var email: String?
         var emailState: String?
         if let raw = params.email {
+            // Whether an address has an account is worth guessing at: a few answers per client address.
+            try self.checkThrottle.attempt(account: "check", client: params.clientAddress ?? "unknown", now: self.now())
             do {
                 email = try EmailAddress(raw).normalized
             } catch let error as ParleyError {
@@ -131,7 +144,7 @@ public struct AccountService: Sendable {
         let typed = params.username.trimmingCharacters(in: .whitespaces)
         let email = typed.contains("@") ? try? EmailAddress(typed) : nil
         let accountKey = email.map { "email:" + $0.normalized } ?? "name:" + Username.key(typed)
-        try self.throttle.check(account: accountKey, client: params.clientAddress, now: now)
+        try self.throttle.attempt(account: accountKey, client: params.clientAddress, now: now)
 
         // A name that breaks the rules (a NUL, say) cannot belong to an account: no lookup, the
         // same answer and the same time as an unknown name, on every storage engine.
@@ -145,11 +158,8 @@ public struct AccountService: Sendable {
             }
         let hash = found?.passwordHash ?? self.decoyHash
         let matches = try await Self.offload { Bcrypt.verify(Self.prehash(params.password), hash: hash) }
-        guard let found, matches else {
-            self.throttle.fail(account: accountKey, client: params.clientAddress, now: now)
-            throw wrong
-        }
-        self.throttle.clear(account: accountKey)
+        guard let found, matches else { throw wrong }
+        self.throttle.succeeded(account: accountKey, client: params.clientAddress)
 
         let token = Self.randomToken()
         let expiresAt = self.expiry(from: now)
@@ -170,13 +180,16 @@ public struct AccountService: Sendable {
         try PasswordRule.validate(params.password)
         try await verifier.check(email: address.normalized, purpose: .reset, code: params.code)
         let hash = try await Self.offload { Bcrypt.hash(Self.prehash(params.password), cost: self.bcryptCost) }
-        // Whoever holds the code owns the mailbox, so they may learn that no account uses it.
-        guard let userID = try await self.users.resetPassword(email: address.normalized, passwordHash: hash) else {
-            throw ParleyError(.notFound, "No account uses \(address).")
+        let userID = try await Self.afterCode(used: true) {
+            try await self.users.resetPassword(email: address.normalized, passwordHash: hash)
         }
+        // Whoever holds the code owns the mailbox, so they may learn that no account uses it.
+        guard let userID else { throw ParleyError(.notFound, "No account uses \(address).") }
         // The sessions are already invalid (the credential version moved); this frees their rows.
         try? await self.sessions.deleteAll(userID: userID)
-        self.throttle.clear(account: "email:" + address.normalized)
+        // The new password starts with a clean slate, under both names of the account.
+        let username = try? await self.users.credentials(email: address.normalized)?.user.username
+        self.throttle.clear(accounts: ["email:" + address.normalized] + (username.map { ["name:" + Username.key($0)] } ?? []))
         return .init()
     }
 

@@ -37,41 +37,49 @@ final class LoginThrottle: Sendable {
         self.capacity = capacity
     }
 
-    /// Throws `rate_limited` with "try again in N s" when the account or the client address has no failures left.
-    func check(account: String, client: String?, now: Date) throws(ParleyError) {
-        if let wait = self.wait(key: "a:" + account, rule: self.accountRule, now: now) {
-            throw ParleyError(.rateLimited, "Too many failed logins for this account; try again in \(wait) s.")
-        }
-        if let client, let wait = self.wait(key: "c:" + client, rule: self.clientRule, now: now) {
-            throw ParleyError(.rateLimited, "Too many failed logins from your network address; try again in \(wait) s.")
-        }
-    }
-
-    /// Counts one failure against the account and the client address.
-    func fail(account: String, client: String?, now: Date) {
-        self.entries.withLock { entries in
+    /// Starts a login attempt: throws `rate_limited` with "try again in N s" when the account or
+    /// the client address has no failures left, else counts the attempt as a failure right away,
+    /// under one lock, so that guesses sent all at once are counted before any is checked.
+    /// ``succeeded(account:client:)`` takes the count back.
+    func attempt(account: String, client: String?, now: Date) throws(ParleyError) {
+        let refusal = self.entries.withLock { entries -> ParleyError? in
+            if let wait = Self.wait(entries, key: "a:" + account, rule: self.accountRule, now: now) {
+                return ParleyError(.rateLimited, "Too many failed logins for this account; try again in \(wait) s.")
+            }
+            if let client, let wait = Self.wait(entries, key: "c:" + client, rule: self.clientRule, now: now) {
+                return ParleyError(.rateLimited, "Too many failed logins from your network address; try again in \(wait) s.")
+            }
             Self.count("a:" + account, rule: self.accountRule, now: now, in: &entries)
             if let client { Self.count("c:" + client, rule: self.clientRule, now: now, in: &entries) }
-            if entries.count > self.capacity { Self.prune(&entries, now: now, keep: self.capacity, longest: max(self.accountRule.window, self.clientRule.window)) }
+            if entries.count > self.capacity {
+                Self.prune(&entries, now: now, keep: self.capacity, longest: max(self.accountRule.window, self.clientRule.window))
+            }
+            return nil
+        }
+        if let refusal { throw refusal }
+    }
+
+    /// A login succeeded: forgets the account's failures and takes back the client's count of this attempt.
+    func succeeded(account: String, client: String?) {
+        self.entries.withLock { entries in
+            entries["a:" + account] = nil
+            if let client, let count = entries["c:" + client]?.count { entries["c:" + client]?.count = max(0, count - 1) }
         }
     }
 
-    /// Forgets the account's failures (after a successful login or a password reset).
-    func clear(account: String) {
-        _ = self.entries.withLock { $0.removeValue(forKey: "a:" + account) }
+    /// Forgets the failures of these account keys (after a password reset).
+    func clear(accounts: [String]) {
+        self.entries.withLock { entries in
+            for account in accounts { entries["a:" + account] = nil }
+        }
     }
 
     /// Whole seconds until `key` may try again, or `nil` when it may now.
-    private func wait(key: String, rule: Rule, now: Date) -> Int? {
-        self.entries.withLock { entries in
-            guard let entry = entries[key] else { return nil }
-            let end = entry.opened.addingTimeInterval(rule.window)
-            guard end > now else {
-                entries[key] = nil
-                return nil
-            }
-            return entry.count >= rule.failures ? max(1, Int(end.timeIntervalSince(now).rounded(.up))) : nil
-        }
+    private static func wait(_ entries: [String: Entry], key: String, rule: Rule, now: Date) -> Int? {
+        guard let entry = entries[key] else { return nil }
+        let end = entry.opened.addingTimeInterval(rule.window)
+        guard end > now, entry.count >= rule.failures else { return nil }
+        return max(1, Int(end.timeIntervalSince(now).rounded(.up)))
     }
 
     private static func count(_ key: String, rule: Rule, now: Date, in entries: inout [String: Entry]) {

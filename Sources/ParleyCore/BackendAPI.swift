@@ -72,10 +72,14 @@ public enum BackendAPI {
         public var username: String?
         /// The email address as typed.
         public var email: String?
+        /// The end user's network address as the gateway saw it: questions about email addresses
+        /// are limited per client address.
+        public var clientAddress: String?
         /// Creates the parameters.
-        public init(username: String?, email: String?) {
+        public init(username: String?, email: String?, clientAddress: String? = nil) {
             self.username = username
             self.email = email
+            self.clientAddress = clientAddress
         }
     }
 

@@ -105,7 +105,9 @@ struct APIController<Context: RequestContext>: Sendable {
     }
 
     @Sendable func check(_ request: Request, context: Context) async throws -> BackendAPI.Availability {
-        try await self.backend.check(try await Self.decodeJSON(BackendAPI.CheckParams.self, request, context))
+        var params = try await Self.decodeJSON(BackendAPI.CheckParams.self, request, context)
+        params.clientAddress = context.clientAddress
+        return try await self.backend.check(params)
     }
 
     @Sendable func sendCode(_ request: Request, context: Context) async throws -> EditedResponse<CodeBody> {

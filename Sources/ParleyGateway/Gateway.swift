@@ -60,7 +60,7 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
     if let registry = configuration.metrics {
         router.get("/metrics") { _, _ in metricsResponse(registry) }
     }
-    let codes = Codes(verifier: configuration.verifier, backend: backend)
+    let codes = Codes(verifier: configuration.verifier)
     let web = WebController<GatewayContext>(backend: backend, codes: codes, cookie: cookie, pages: pages)
     web.addRoutes(to: router)
     let contacts = ContactsController(web: web, servers: configuration.contactsServers)

@@ -21,12 +21,17 @@ enum PostgresFence {
 }
 
 extension PostgresQuery.StringInterpolation {
-    /// `(epoch IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = epoch))`, bound.
+    /// `(epoch IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = epoch FOR SHARE))`, bound.
+    ///
+    /// `FOR SHARE` holds the row until the write commits: a new leader's claim (an UPDATE of that
+    /// row) waits for the writes that passed the check, and writes that start after it see the
+    /// new epoch, so no old leader's write commits after the claim (READ COMMITTED re-checks only
+    /// the rows it writes, not the fence).
     mutating func appendInterpolation(fence epoch: Int64?) {
         self.appendLiteral("(")
         self.appendInterpolation(epoch)
         self.appendLiteral("::BIGINT IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = ")
         self.appendInterpolation(epoch)
-        self.appendLiteral("::BIGINT))")
+        self.appendLiteral("::BIGINT FOR SHARE))")
     }
 }

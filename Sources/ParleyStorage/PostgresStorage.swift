@@ -113,13 +113,13 @@ public struct PostgresStorage: MigratableStorage {
         try await self.migrator.status()
     }
 
-    /// Stops the pool and closes its connections; the storage and its repositories are
     public func claimLeadership(epoch: Int64) async throws -> Bool {
         let claimed = try await !self.database.query(PostgresFence.claim(epoch)).isEmpty
         self.fence.set(claimed ? .leading(epoch: epoch) : .following(leader: nil))
         return claimed
     }
 
+    /// Stops the pool and closes its connections; the storage and its repositories are
     /// unusable afterwards (calls throw `.unavailable`).
     public func close() async throws {
         self.runTask.cancel()

@@ -76,7 +76,15 @@ import Testing
             let reused = await #expect(throws: ParleyError.self) {
                 try await accounts.register(.init(username: "ann2", password: "password 1", email: "ann@example.com", code: code))
             }
-            #expect(reused?.code == .emailTaken)
+            #expect(reused?.code == .invalidCredentials)
+            #expect(reused?.message.contains("already used") == true)
+
+            // An address with an account is said so only after its code proved the mailbox.
+            let again = try await self.code(fixture, "ann@example.com")
+            let taken = await #expect(throws: ParleyError.self) {
+                try await accounts.register(.init(username: "ann3", password: "password 1", email: "ANN@example.com", code: again))
+            }
+            #expect(taken == ParleyError(.emailTaken, "That email address already belongs to an account."))
         }
     }
 
@@ -131,6 +139,31 @@ import Testing
         }
     }
 
+    @Test func guessesSentAllAtOnceAreCountedBeforeAnyIsChecked() async throws {
+        try await self.withAccounts { fixture in
+            let accounts = fixture.accounts
+            let code = try await self.code(fixture, "ivy@example.com")
+            _ = try await accounts.register(.init(username: "ivy", password: "password 1", email: "ivy@example.com", code: code))
+            let outcomes = await withTaskGroup(of: ParleyError.Code?.self) { group in
+                for index in 0..<30 {
+                    group.addTask {
+                        do {
+                            _ = try await accounts.login(.init(username: "ivy", password: "guess \(index)", clientAddress: "203.0.113.\(index)"))
+                            return nil
+                        } catch let error as ParleyError {
+                            return error.code
+                        } catch {
+                            return .internal
+                        }
+                    }
+                }
+                return await group.reduce(into: [ParleyError.Code?]()) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == .invalidCredentials }.count == 10)
+            #expect(outcomes.filter { $0 == .rateLimited }.count == 20)
+        }
+    }
+
     @Test func failedLoginsFromOneAddressAreLimitedAcrossAccounts() async throws {
         try await self.withAccounts { fixture in
             let accounts = fixture.accounts
@@ -164,16 +197,18 @@ import Testing
             let resetCode = try await self.code(fixture, "GIL@example.com", .reset)
             _ = try await accounts.resetPassword(.init(email: "gil@example.com", code: resetCode, password: "new password"))
             for token in [phone.token, laptop.token] {
-                await #expect(throws: ParleyError.self) { try await accounts.session(.init(token: token)) }
+                let ended = await #expect(throws: ParleyError.self) { try await accounts.session(.init(token: token)) }
+                #expect(ended?.code == .unauthenticated)
             }
             await #expect(throws: ParleyError(.invalidCredentials, "Wrong username or password.")) {
                 try await accounts.login(.init(username: "gil", password: "old password"))
             }
             #expect(try await accounts.login(.init(username: "gil", password: "new password")).username == "gil")
             // The code was used up.
-            await #expect(throws: ParleyError.self) {
+            let reused = await #expect(throws: ParleyError.self) {
                 try await accounts.resetPassword(.init(email: "gil@example.com", code: resetCode, password: "third password"))
             }
+            #expect(reused?.code == .invalidCredentials)
         }
     }
 
@@ -196,15 +231,18 @@ import Testing
             let saved = try await accounts.updateProfile(.init(token: token, nickname: "Hal 9000", description: "I'm sorry, Dave.\nReally."))
             #expect(saved.nickname == "Hal 9000")
             #expect(try await accounts.profile(.init(token: token)) == saved)
-            await #expect(throws: ParleyError.self) {
+            let blank = await #expect(throws: ParleyError.self) {
                 try await accounts.updateProfile(.init(token: token, nickname: " ", description: ""))
             }
-            await #expect(throws: ParleyError.self) {
+            #expect(blank?.code == .invalidInput)
+            let long = await #expect(throws: ParleyError.self) {
                 try await accounts.updateProfile(.init(token: token, nickname: "x", description: String(repeating: "y", count: 1001)))
             }
-            await #expect(throws: ParleyError.self) {
+            #expect(long?.code == .tooLarge)
+            let stranger = await #expect(throws: ParleyError.self) {
                 try await accounts.updateProfile(.init(token: "not-a-session", nickname: "x", description: ""))
             }
+            #expect(stranger?.code == .unauthenticated)
             #expect(try await accounts.profile(.init(token: token)) == saved)
         }
     }

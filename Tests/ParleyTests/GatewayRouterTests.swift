@@ -182,7 +182,7 @@ import Testing
     @Test func openAPIDocumentListsExactlyTheRoutes() async throws {
         let document = try Pages.openAPIDocument()
         let pages = try await Pages.load()
-        let codes = Codes(verifier: nil, backend: UnusedBackend())
+        let codes = Codes(verifier: nil)
         let web = WebController<GatewayContext>(backend: UnusedBackend(), codes: codes, cookie: .init(secure: false), pages: pages)
         let contacts = ContactsController(web: web, servers: [])
         let controller = APIController<GatewayContext>(
