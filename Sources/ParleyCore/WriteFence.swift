@@ -45,6 +45,12 @@ public final class WriteFence: Sendable {
         }
     }
 
+    /// The database refused a write: a newer leader recorded a higher epoch since this backend
+    /// took over (it was paused, or cut off, while another took its place).
+    public static let superseded = ParleyError(
+        .notLeader, "This backend no longer leads: a newer leader has taken over; try again in a moment."
+    )
+
     /// The error of a backend that does not lead, naming the leader when known.
     public static func notLeader(_ leader: String?) -> ParleyError {
         if let leader {

@@ -18,12 +18,18 @@ import ZooKeeperClient
 public final class ClusterBackend: Backend, Service {
     /// How long a call waits for a leader before it fails.
     public static let failoverWait = Duration.seconds(6)
+    /// How long one try of an idempotent call may take before it is tried again (on the next
+    /// leader, if there is one by then): a leader that froze must not hold it for the whole
+    /// request timeout.
+    public static let attemptLimit = Duration.seconds(3)
 
     private struct State {
         var leader: (host: String, port: Int)?
         var backends: [String: RPCBackend] = [:]
         var clients: [JSONRPCClient] = []
         var generation = 0
+        /// Whether the election could be read from ZooKeeper lately.
+        var zookeeperReachable = true
     }
 
     let zookeeper: ZooKeeperClient.Configuration
@@ -45,16 +51,22 @@ public final class ClusterBackend: Backend, Service {
             while !Task.isCancelled {
                 do {
                     let client = try await ZooKeeperClient.connect(configuration: self.zookeeper)
-                    defer { Task { await client.close() } }
-                    for try await leader in LeaderObserver(client: client, path: BackendAPI.electionPath) {
-                        self.follow(leader)
+                    do {
+                        for try await leader in LeaderObserver(client: client, path: BackendAPI.electionPath) {
+                            self.follow(leader)
+                        }
+                    } catch {
+                        await client.close()
+                        throw error
                     }
+                    await client.close()
                 } catch is CancellationError {
                     break
                 } catch {
+                    self.state.withLock { $0.zookeeperReachable = false }
                     self.logger.warning("lost the election's view in ZooKeeper; retrying", metadata: ["error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(300))
                 }
+                try? await Task.sleep(for: .milliseconds(300))
             }
         }
         let clients = self.state.withLock { state -> [JSONRPCClient] in
@@ -71,6 +83,7 @@ public final class ClusterBackend: Backend, Service {
         self.state.withLock { state in
             state.leader = address
             state.generation += 1
+            state.zookeeperReachable = true
         }
     }
 
@@ -105,19 +118,20 @@ public final class ClusterBackend: Backend, Service {
     }
 
     /// Runs `body` on the leader, following a switch as described on the type.
-    func onLeader<T>(idempotent: Bool, _ body: (RPCBackend) async throws -> T) async throws -> T {
+    func onLeader<T: Sendable>(idempotent: Bool, _ body: @escaping @Sendable (RPCBackend) async throws -> T) async throws -> T {
         let deadline = ContinuousClock.now.advanced(by: Self.failoverWait)
         var lastError: ParleyError?
         while true {
             let (backend, generation) = self.current()
             if let backend {
                 do {
-                    return try await body(backend)
+                    return try await idempotent ? Self.limited(Self.attemptLimit) { try await body(backend) } : body(backend)
                 } catch let error as ParleyError where error.code == .notLeader || (idempotent && error.code == .unavailable) {
                     lastError = error
                 }
             }
             guard ContinuousClock.now < deadline else {
+                if self.state.withLock({ !$0.zookeeperReachable }) { throw Self.noCoordinator }
                 throw lastError.map { $0.code == .notLeader ? Self.noLeader : $0 } ?? Self.noLeader
             }
             // Wait for the next leader; try again now and then, since a failed backend may come back.
@@ -126,6 +140,22 @@ public final class ClusterBackend: Backend, Service {
     }
 
     static let noLeader = ParleyError(.unavailable, "No backend leads right now (a new leader is being elected); try again in a moment.")
+    static let noCoordinator = ParleyError(
+        .unavailable, "No backend leads right now: ZooKeeper, which elects the leader, cannot be reached; try again in a moment."
+    )
+
+    /// `body`, or `.unavailable` once `limit` has passed (the call is cancelled).
+    static func limited<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw ParleyError(.unavailable, "The backend did not answer in time.")
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
 
     public func register(_ params: BackendAPI.RegisterParams) async throws -> User {
         try await self.onLeader(idempotent: false) { try await $0.register(params) }

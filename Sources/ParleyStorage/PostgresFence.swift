@@ -15,7 +15,7 @@ enum PostgresFence {
         guard let epoch else { return }
         let rows = try await database.query(Self.recorded)
         if let recorded = try rows.first?.decode(Int64.self), recorded != epoch {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
     }
 }

@@ -57,7 +57,7 @@ struct PostgresPostRepository: PostRepository {
             return try Self.post(row)
         }
         guard let row = rows.first else {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
         return Post(
             id: try row.decode(Int64.self),

@@ -88,7 +88,7 @@ struct PostgresUserRepository: UserRepository {
             throw ParleyError(.emailTaken, "That email address already belongs to an account.")
         }
         guard let row = rows.first else {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
         return User(id: try row.decode(Int64.self), username: username.value, createdAt: UnixMilliseconds.date(createdAt))
     }

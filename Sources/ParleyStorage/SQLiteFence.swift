@@ -21,7 +21,7 @@ enum SQLiteFence {
         guard let epoch else { return }
         let rows = try await connection.query(Self.recorded)
         if let recorded = try rows.first?.int64("epoch"), recorded != epoch {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
     }
 }

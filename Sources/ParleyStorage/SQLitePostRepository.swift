@@ -53,7 +53,7 @@ struct SQLitePostRepository: PostRepository {
             return post
         }
         guard let row = rows.first else {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
         return Post(
             id: try row.int64("id"),

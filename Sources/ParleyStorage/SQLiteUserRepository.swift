@@ -68,7 +68,7 @@ struct SQLiteUserRepository: UserRepository {
             throw ParleyError(.usernameTaken, "That username is already taken.")
         }
         guard let row = rows.first else {
-            throw WriteFence.notLeader(nil)
+            throw WriteFence.superseded
         }
         return User(id: try row.int64("id"), username: username.value, createdAt: UnixMilliseconds.date(createdAt))
     }

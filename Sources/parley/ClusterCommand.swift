@@ -87,10 +87,11 @@ struct ClusterCommand: AsyncParsableCommand {
                 )
                 state.members.append(.init(role: "verifier", pid: verifier.pid, address: verifier.address))
                 let common = ["--zookeeper", state.zookeeper, "--verifier", verifier.address]
-                let database = self.database.map { ["--database", $0] } ?? ["--data-dir", data]
+                // The database URL goes in the environment: it may hold a password, which `ps` would show.
+                let environment = self.database.map { ["PARLEY_DATABASE_URL": $0] } ?? [:]
                 for index in 1...self.backends {
                     let backend = try await launch(
-                        ["serve", "backend", "--rpc-port", "0"] + database + common,
+                        ["serve", "backend", "--rpc-port", "0", "--data-dir", data] + common, environment: environment,
                         log: logs.appendingPathComponent("backend-\(index).log"), until: #"backend \(JSON-RPC\) listening on (\S+)"#
                     )
                     state.members.append(.init(role: "backend", pid: backend.pid, address: backend.address))
@@ -123,7 +124,7 @@ struct ClusterCommand: AsyncParsableCommand {
             let state = try loadState(self.options)
             print("ZooKeeper: \(state.zookeeper)")
             for member in state.members {
-                let alive = kill(member.pid, 0) == 0
+                let alive = isRunning(member)
                 var role = member.role
                 if member.role == "backend", alive, let port = member.address.split(separator: ":").last.flatMap({ Int($0) }) {
                     role += await probe(port: port)
@@ -171,8 +172,11 @@ private func probe(port: Int) async -> String {
 
 /// Starts `parley ARGUMENTS` in the background with its output in `log`; returns its pid and
 /// the first capture of `pattern` in the log (its address), waiting up to 30 s.
-private func launch(_ arguments: [String], log: URL, until pattern: String) async throws -> (pid: Int32, address: String) {
+private func launch(
+    _ arguments: [String], environment: [String: String] = [:], log: URL, until pattern: String
+) async throws -> (pid: Int32, address: String) {
     let process = Process()
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
     if !FileManager.default.isExecutableFile(atPath: process.executableURL!.path) {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
@@ -254,16 +258,23 @@ private func freePort() async throws -> Int {
 private func stop(_ members: [ClusterCommand.State.Member]) {
     let order = ["gateway", "backend", "verifier", "zookeeper"]
     for role in order {
-        let pids = members.filter { $0.role == role }.map(\.pid)
-        for pid in pids { kill(pid, SIGTERM) }
+        let running = members.filter { $0.role == role && isRunning($0) }
+        for member in running { kill(member.pid, SIGTERM) }
         let deadline = Date().addingTimeInterval(10)
-        while pids.contains(where: { kill($0, 0) == 0 && !isZombie($0) }), Date() < deadline { usleep(100_000) }
-        for pid in pids where kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        while running.contains(where: isRunning), Date() < deadline { usleep(100_000) }
+        for member in running where isRunning(member) { kill(member.pid, SIGKILL) }
     }
 }
 
-/// Whether `pid` has exited but was not reaped (our own child, when `up` stops what it started).
-private func isZombie(_ pid: Int32) -> Bool {
-    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return true }
-    return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+/// Whether the member's process still runs: its pid is alive, not a zombie, and still the
+/// process `up` started (after a reboot the pid may belong to something else, never signalled).
+private func isRunning(_ member: ClusterCommand.State.Member) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(member.pid)/stat", encoding: .utf8),
+        stat.split(separator: ")").last?.split(separator: " ").first != "Z",
+        let raw = FileManager.default.contents(atPath: "/proc/\(member.pid)/cmdline")
+    else { return false }
+    let arguments = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+    return member.role == "zookeeper"
+        ? arguments.contains { $0.hasSuffix("zoo.cfg") }
+        : arguments.contains("serve") && arguments.contains(member.role)
 }

@@ -172,6 +172,8 @@ struct ClusterTests {
         if case .remote(let code, let message)? = refusal?.code {
             #expect(code == "not_leader")
             #expect(message.contains("the leader is 127.0.0.1:\(backends[first].port)"), "\(message)")
+        } else {
+            Issue.record("expected not_leader from the follower, got \(String(describing: refusal))")
         }
         let paused = backends[first]
         paused.process.signal(SIGSTOP)
