@@ -230,4 +230,25 @@ import Testing
             #expect(response.status == .seeOther)
         }
     }
+
+    @Test func everyNewFormNeedsItsAntiForgeryToken() async throws {
+        try await self.gateway.withGateway { client, mailer in
+            let browser = WebPageTests.Browser(client)
+            _ = try await browser.request("/register")
+            let forms: [(String, [String: String])] = [
+                ("/register/code", ["email": "eve@example.com"]),
+                ("/register", ["email": "eve@example.com", "code": "123456", "username": "eve", "password": "password 1"]),
+                ("/reset-password/code", ["email": "eve@example.com"]),
+                ("/reset-password", ["email": "eve@example.com", "code": "123456", "password": "password 1"]),
+                ("/profile", ["nickname": "Eve", "description": ""]),
+            ]
+            for (path, fields) in forms {
+                let missing = try await browser.request(path, .post, form: fields)
+                #expect(missing.status == .forbidden, "\(path) without a token")
+                let forged = try await browser.request(path, .post, form: fields.merging(["csrf": "forged"]) { $1 })
+                #expect(forged.status == .forbidden, "\(path) with a forged token")
+            }
+            #expect(await mailer.messages.isEmpty)
+        }
+    }
 }
