@@ -107,7 +107,7 @@ public struct AccountService: Sendable {
         var emailState: String?
         if let raw = params.email {
             // Whether an address has an account is worth guessing at: a few answers per client address.
-            try self.checkThrottle.attempt(account: "check", client: params.clientAddress ?? "unknown", now: self.now())
+            try self.checkThrottle.attempt(account: nil, client: params.clientAddress ?? "unknown", now: self.now())
             do {
                 email = try EmailAddress(raw).normalized
             } catch let error as ParleyError {

@@ -41,15 +41,15 @@ final class LoginThrottle: Sendable {
     /// the client address has no failures left, else counts the attempt as a failure right away,
     /// under one lock, so that guesses sent all at once are counted before any is checked.
     /// ``succeeded(account:client:)`` takes the count back.
-    func attempt(account: String, client: String?, now: Date) throws(ParleyError) {
+    func attempt(account: String?, client: String?, now: Date) throws(ParleyError) {
         let refusal = self.entries.withLock { entries -> ParleyError? in
-            if let wait = Self.wait(entries, key: "a:" + account, rule: self.accountRule, now: now) {
+            if let account, let wait = Self.wait(entries, key: "a:" + account, rule: self.accountRule, now: now) {
                 return ParleyError(.rateLimited, "Too many failed logins for this account; try again in \(wait) s.")
             }
             if let client, let wait = Self.wait(entries, key: "c:" + client, rule: self.clientRule, now: now) {
                 return ParleyError(.rateLimited, "Too many failed logins from your network address; try again in \(wait) s.")
             }
-            Self.count("a:" + account, rule: self.accountRule, now: now, in: &entries)
+            if let account { Self.count("a:" + account, rule: self.accountRule, now: now, in: &entries) }
             if let client { Self.count("c:" + client, rule: self.clientRule, now: now, in: &entries) }
             if entries.count > self.capacity {
                 Self.prune(&entries, now: now, keep: self.capacity, longest: max(self.accountRule.window, self.clientRule.window))

@@ -139,6 +139,22 @@ import Testing
         }
     }
 
+    @Test func questionsAboutAddressesAreLimitedPerClient() async throws {
+        try await self.withAccounts { fixture in
+            for index in 0..<30 {
+                let answer = try await fixture.accounts.check(.init(username: nil, email: "a\(index)@example.com", clientAddress: "192.0.2.9"))
+                #expect(answer.email == "available")
+            }
+            let limited = await #expect(throws: ParleyError.self) {
+                try await fixture.accounts.check(.init(username: nil, email: "b@example.com", clientAddress: "192.0.2.9"))
+            }
+            #expect(limited?.code == .rateLimited)
+            // Another client, and questions about usernames alone, are not held back.
+            #expect(try await fixture.accounts.check(.init(username: nil, email: "b@example.com", clientAddress: "192.0.2.10")).email == "available")
+            #expect(try await fixture.accounts.check(.init(username: "zed", email: nil, clientAddress: "192.0.2.9")).username == "available")
+        }
+    }
+
     @Test func guessesSentAllAtOnceAreCountedBeforeAnyIsChecked() async throws {
         try await self.withAccounts { fixture in
             let accounts = fixture.accounts
