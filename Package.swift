@@ -131,7 +131,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Issue 6 (in progress): the chat protocol's codec; the chat server and the balancer come next.
+        // Issue 6: chat servers register with the balancer and report their load; the gateway asks it
+        // for the least-loaded one and a signed ticket (HMAC-SHA256) that the chat server checks itself.
+        .target(
+            name: "ParleyBalancer",
+            dependencies: [
+                "ParleyCore", "ParleyGRPC", .product(name: "Crypto", package: "swift-crypto"), nioCore, logging,
+                serviceLifecycle, grpcCore, grpcHTTP2,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Issue 6 (in progress): the chat protocol's codec; the chat server comes next.
         .target(
             name: "ParleyChat",
             dependencies: [
@@ -212,6 +222,13 @@ let package = Package(
             dependencies: [
                 "ParleyVerifier", "ParleyCore", "SMTPClient", "RedisClient", "ParleyTestSupport", logging,
                 "ParleyGRPC", serviceLifecycle, grpcCore, grpcHTTP2,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ParleyBalancerTests",
+            dependencies: [
+                "ParleyBalancer", "ParleyCore", "ParleyGRPC", logging, serviceLifecycle, grpcCore, grpcHTTP2,
             ],
             swiftSettings: swiftSettings
         ),
