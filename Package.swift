@@ -116,10 +116,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The .proto files and the code generated from them by scripts/generate-grpc.sh, committed.
+        // The .proto files and the code generated from them by scripts/generate-grpc.sh, committed;
+        // and the client transport every gRPC client uses.
         .target(
             name: "ParleyGRPC",
-            dependencies: [grpcCore, grpcProtobuf, .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "ParleyCore", grpcCore, grpcHTTP2, grpcProtobuf, nioCore, .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             exclude: ["Protos"],
             swiftSettings: swiftSettings
         ),

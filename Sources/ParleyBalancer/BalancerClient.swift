@@ -52,29 +52,9 @@ public final class BalancerClient: Service, Sendable {
         timeout: Duration = .seconds(5),
         logger: Logger = Logger(label: "parley.balancer.client")
     ) throws {
-        let target: any ResolvableTarget
-        if let address = try? NIOCore.SocketAddress(ipAddress: host, port: port) {
-            switch address {
-            case .v6: target = ResolvableTargets.IPv6.ipv6(address: host, port: port)
-            default: target = ResolvableTargets.IPv4.ipv4(address: host, port: port)
-            }
-        } else {
-            target = ResolvableTargets.DNS.dns(host: host, port: port)
-        }
-        let transport: HTTP2ClientTransport.Posix
-        do {
-            transport = try HTTP2ClientTransport.Posix(
-                target: target,
-                transportSecurity: .plaintext,
-                config: .defaults { config in
-                    config.backoff = .init(
-                        initial: .milliseconds(100), max: Limits.maxReconnectDelay, multiplier: 1.6, jitter: 0.2
-                    )
-                }
-            )
-        } catch {
-            throw ParleyError(.invalidInput, "The balancer address \(host):\(port) is not a host and port.")
-        }
+        let transport = try PlaintextClientTransport.make(
+            host: host, port: port, maxReconnectDelay: Limits.maxReconnectDelay, service: "balancer"
+        )
         self.client = GRPCClient(transport: transport)
         self.service = Parley_Balancer_V1_BalancerService.Client(wrapping: self.client)
         self.timeout = timeout
