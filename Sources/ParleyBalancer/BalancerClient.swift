@@ -137,35 +137,13 @@ public final class BalancerClient: Service, Sendable {
 
     // MARK: - Calls
 
-    /// Runs one call with the timeout, fail-fast when the balancer is down, and errors as `ParleyError`.
+    /// Runs one call with the timeout, fail-fast when the peer is down, and errors as `ParleyError`.
     private func calling<Response: Sendable>(
         _ method: String,
         _ body: (CallOptions) async throws -> Response
     ) async throws -> Response {
-        var options = CallOptions.defaults
-        options.timeout = self.timeout
-        // Fail at once while the connection is down instead of queueing until the deadline.
-        options.waitForReady = false
-        options.maxResponseMessageBytes = Limits.maxResponseBytes
-        do {
-            return try await body(options)
-        } catch let error as RPCError {
-            try Task.checkCancellation()
-            let parleyError = ParleyError(balancerError: error)
-            if ParleyError(balancerWire: error.message) == nil {
-                self.logger.warning(
-                    "balancer call failed",
-                    metadata: ["grpc.method": "\(method)", "grpc.status": "\(error.code)", "error": "\(error)"]
-                )
-            }
-            throw parleyError
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            // A RuntimeError: the client is not running any more (shut down).
-            try Task.checkCancellation()
-            self.logger.warning("balancer call failed", metadata: ["grpc.method": "\(method)", "error": "\(error)"])
-            throw ParleyError.balancerUnreachable
-        }
+        try await ParleyError.balancerMapping.call(
+            method, timeout: self.timeout, maxResponseBytes: Limits.maxResponseBytes, logger: self.logger, body
+        )
     }
 }
