@@ -26,6 +26,27 @@ public enum BackendAPI {
     /// `Board.List`: `ListParams` → `PostPage`.
     public static let list = "Board.List"
 
+    /// `Chat.User`: `ChatParams` (`userID`) → `ChatUser` (error `not_found`).
+    public static let chatUser = "Chat.User"
+    /// `Chat.Search`: `ChatParams` (`userID`, `query`, `limit`) → `[ChatUserMatch]`.
+    public static let chatSearch = "Chat.Search"
+    /// `Chat.Request`: `ChatParams` (`userID`, `otherUserID`, `message`, `alias`) → `FriendRequest`.
+    public static let chatRequest = "Chat.Request"
+    /// `Chat.Requests`: `ChatParams` (`userID`) → `FriendRequestLists`.
+    public static let chatRequests = "Chat.Requests"
+    /// `Chat.Accept`: `ChatParams` (`userID`, `friendRequestID`, `alias`) → `AcceptedFriendRequest`.
+    public static let chatAccept = "Chat.Accept"
+    /// `Chat.Decline`: `ChatParams` (`userID`, `friendRequestID`) → `FriendRequest`.
+    public static let chatDecline = "Chat.Decline"
+    /// `Chat.Friends`: `ChatParams` (`userID`) → `[Friendship]`.
+    public static let chatFriends = "Chat.Friends"
+    /// `Chat.Send`: `ChatParams` (`userID`, `otherUserID`, `clientMessageID`, `text`) → `TextReceipt`.
+    public static let chatSend = "Chat.Send"
+    /// `Chat.Texts`: `ChatParams` (`userID`, `conversationID`, `afterSeq`, `limit`) → `ChatPage`.
+    public static let chatTexts = "Chat.Texts"
+    /// `Chat.MarkRead`: `ChatParams` (`userID`, `conversationID`, `seq`) → `Empty`.
+    public static let chatMarkRead = "Chat.MarkRead"
+
     /// The ZooKeeper znode under which backends elect their leader; each candidate's znode holds
     /// its JSON-RPC address, `HOST:PORT`.
     public static let electionPath = "/parley/backend/election"
@@ -235,6 +256,57 @@ public enum BackendAPI {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(self.posts, forKey: .posts)
             try container.encode(self.next, forKey: .next)
+        }
+    }
+
+    /// A call of a `Chat.*` method, made by a chat server for the user its ticket named.
+    ///
+    /// `userID` is who acts: the chat server takes it from the ticket it checked, never from a
+    /// client's message (the JSON-RPC port is internal: only gateways and chat servers reach it).
+    /// Each method reads the fields its documentation names; the others stay `null`.
+    public struct ChatParams: Codable, Sendable, Equatable {
+        /// Who acts.
+        public var userID: Int64
+        /// The other user: a request's target, a text's receiver.
+        public var otherUserID: Int64?
+        /// A search's username prefix.
+        public var query: String?
+        /// A page size.
+        public var limit: Int?
+        /// A friend request's words.
+        public var message: String?
+        /// The caller's name for the other user.
+        public var alias: String?
+        /// A friend request.
+        public var friendRequestID: Int64?
+        /// A conversation.
+        public var conversationID: Int64?
+        /// Sync after this sequence number.
+        public var afterSeq: Int64?
+        /// A read mark.
+        public var seq: Int64?
+        /// A text's client message id.
+        public var clientMessageID: String?
+        /// A text.
+        public var text: String?
+        /// Creates the parameters.
+        public init(
+            userID: Int64, otherUserID: Int64? = nil, query: String? = nil, limit: Int? = nil, message: String? = nil,
+            alias: String? = nil, friendRequestID: Int64? = nil, conversationID: Int64? = nil, afterSeq: Int64? = nil,
+            seq: Int64? = nil, clientMessageID: String? = nil, text: String? = nil
+        ) {
+            self.userID = userID
+            self.otherUserID = otherUserID
+            self.query = query
+            self.limit = limit
+            self.message = message
+            self.alias = alias
+            self.friendRequestID = friendRequestID
+            self.conversationID = conversationID
+            self.afterSeq = afterSeq
+            self.seq = seq
+            self.clientMessageID = clientMessageID
+            self.text = text
         }
     }
 

@@ -29,6 +29,14 @@ public struct ParleyError: Error, Sendable, Equatable, CustomStringConvertible {
         case forbidden
         /// The thing asked for does not exist.
         case notFound = "not_found"
+        /// Chat: a text to someone who is not a friend of the sender.
+        case notFriends = "not_friends"
+        /// Chat: a friend request between the two is already pending.
+        case alreadyRequested = "already_requested"
+        /// Chat: a friend request to a friend.
+        case alreadyFriends = "already_friends"
+        /// Chat: a friend request to oneself.
+        case selfRequest = "self_request"
         /// Something failed that the client cannot fix; details are in the server log.
         case `internal`
     }

@@ -70,6 +70,8 @@ public protocol Storage: Sendable {
     var sessions: any SessionRepository { get }
     /// Posts.
     var posts: any PostRepository { get }
+    /// Friends, requests and conversations.
+    var chat: any ChatRepository { get }
     /// The epoch writes carry; every repository of this storage reads it.
     var fence: WriteFence { get }
     /// Records `epoch` as the leadership epoch of the database, unless a higher one is recorded:

@@ -9,7 +9,8 @@ extension ParleyError.Code {
         switch self {
         case .invalidInput: .badRequest
         case .invalidCredentials, .unauthenticated: .unauthorized
-        case .usernameTaken, .emailTaken: .conflict
+        case .usernameTaken, .emailTaken, .alreadyRequested, .alreadyFriends: .conflict
+        case .notFriends, .selfRequest: .unprocessableContent
         case .tooLarge: .contentTooLarge
         case .rateLimited: .tooManyRequests
         case .unavailable, .notLeader: .serviceUnavailable
