@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
@@ -144,11 +145,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Issue 6 (in progress): the chat protocol's codec; the chat server comes next.
+        // Issue 6: the chat protocol's codec and the chat server (TCP frames and WebSocket).
         .target(
             name: "ParleyChat",
             dependencies: [
-                nioCore, logging,
+                "ParleyCore", "ParleyBalancer", nioCore, nioPosix, logging, serviceLifecycle,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,197 @@
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+
+/// One client connection of a chat server, TCP or WebSocket, as the rest of the server sees it:
+/// something to send messages to, with a bounded outgoing queue, and to close.
+///
+/// `send` never waits: it encodes the message and hands it to the transport. The bytes handed over
+/// and not yet written to the socket are counted; a message that would take the count over
+/// ``ChatServerConfiguration/outgoingQueueBytes`` is not sent and the connection is dropped at once
+/// (a client that does not read must not hold memory or slow anyone else). Safe from any thread.
+final class ChatConnection: Sendable {
+    /// How messages leave: TCP frames written to the channel, or WebSocket texts for a writer task.
+    enum Transport: Sendable {
+        case tcp(any Channel)
+        case webSocket(channel: any Channel, outbox: AsyncStream<WebSocketOutput>.Continuation)
+    }
+
+    /// What the WebSocket writer task does next.
+    enum WebSocketOutput: Sendable {
+        /// Write one text message of `bytes` bytes.
+        case text(String, bytes: Int)
+        /// Close with this status after what came before.
+        case close(code: UInt16)
+    }
+
+    private struct State {
+        var queuedBytes = 0
+        var closed = false
+        /// The user, once `authenticate` succeeded.
+        var userID: Int64?
+        /// When the last complete frame arrived (or the connection opened).
+        var lastFrame: ContinuousClock.Instant
+        /// The rate limit's bucket: frames that may still be sent now.
+        var tokens: Double
+    }
+
+    /// Unique within the process; tells a user's connections apart.
+    let id: UInt64
+    /// When the connection was accepted.
+    let openedAt: ContinuousClock.Instant
+    /// `tcp` or `websocket`, for logs and metrics.
+    var transportName: String {
+        switch self.transport {
+        case .tcp: "tcp"
+        case .webSocket: "websocket"
+        }
+    }
+
+    private let transport: Transport
+    private let limit: Int
+    private let state: Mutex<State>
+    private static let nextID = Atomic<UInt64>(1)
+
+    init(transport: Transport, outgoingQueueBytes: Int) {
+        self.id = Self.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.transport = transport
+        self.limit = outgoingQueueBytes
+        let now = ContinuousClock.now
+        self.openedAt = now
+        self.state = Mutex(State(lastFrame: now, tokens: -1))
+    }
+
+    /// The authenticated user, if any.
+    var userID: Int64? { self.state.withLock { $0.userID } }
+
+    /// Records who the connection belongs to (after `authenticate`).
+    func authenticated(as userID: Int64) {
+        self.state.withLock { $0.userID = userID }
+    }
+
+    /// Notes that a complete frame arrived and takes a token from the rate limit's bucket
+    /// (`burst` at most, refilled at `perSecond`): `false` when it is empty.
+    func admitFrame(burst: Int, perSecond: Int) -> Bool {
+        self.state.withLock { state in
+            let now = ContinuousClock.now
+            let elapsed = now - state.lastFrame
+            state.lastFrame = now
+            if state.tokens < 0 {
+                state.tokens = Double(burst)
+            } else {
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                state.tokens = min(Double(burst), state.tokens + seconds * Double(perSecond))
+            }
+            guard state.tokens >= 1 else { return false }
+            state.tokens -= 1
+            return true
+        }
+    }
+
+    /// When the last complete frame arrived.
+    var lastFrame: ContinuousClock.Instant { self.state.withLock { $0.lastFrame } }
+
+    /// Whether the connection was closed or dropped (by either side).
+    var isClosed: Bool { self.state.withLock { $0.closed } }
+
+    /// Queues `message`; drops the connection instead when the outgoing queue would overflow.
+    /// Returns `false` when the message was not queued.
+    @discardableResult
+    func send(_ message: ChatMessage) -> Bool {
+        self.enqueue(message, thenClose: nil)
+    }
+
+    /// Sends `message`, then closes (with `webSocketCode` on WebSocket) once it is written.
+    func close(after message: ChatMessage?, webSocketCode: UInt16 = 1000) {
+        if let message {
+            if self.enqueue(message, thenClose: webSocketCode) { return }
+        }
+        self.closeNow(webSocketCode: webSocketCode)
+    }
+
+    /// Closes without sending anything more: a slow reader, or shutdown.
+    func drop() {
+        guard self.markClosed() else { return }
+        switch self.transport {
+        case .tcp(let channel):
+            channel.close(mode: .all, promise: nil)
+        case .webSocket(let channel, let outbox):
+            outbox.finish()
+            channel.close(mode: .all, promise: nil)
+        }
+    }
+
+    /// Marks the connection closed by the peer (its transport ended).
+    func closedByPeer() {
+        _ = self.markClosed()
+    }
+
+    private func markClosed() -> Bool {
+        self.state.withLock { state in
+            if state.closed { return false }
+            state.closed = true
+            return true
+        }
+    }
+
+    private func closeNow(webSocketCode: UInt16) {
+        guard self.markClosed() else { return }
+        switch self.transport {
+        case .tcp(let channel):
+            channel.close(mode: .all, promise: nil)
+        case .webSocket(_, let outbox):
+            outbox.yield(.close(code: webSocketCode))
+            outbox.finish()
+        }
+    }
+
+    private func enqueue(_ message: ChatMessage, thenClose closeCode: UInt16?) -> Bool {
+        switch self.transport {
+        case .tcp(let channel):
+            guard let frame = try? message.encode(allocator: channel.allocator) else { return false }
+            let bytes = ChatFrame.headerLength + frame.body.readableBytes
+            guard self.reserve(bytes, closing: closeCode != nil) else { return false }
+            let written = channel.writeAndFlush(frame)
+            written.whenComplete { _ in self.release(bytes) }
+            if closeCode != nil {
+                written.whenComplete { _ in channel.close(mode: .all, promise: nil) }
+            }
+        case .webSocket(_, let outbox):
+            guard let text = try? message.encodeWebSocketText() else { return false }
+            let bytes = text.utf8.count
+            guard self.reserve(bytes, closing: closeCode != nil) else { return false }
+            outbox.yield(.text(text, bytes: bytes))
+            if let closeCode {
+                outbox.yield(.close(code: closeCode))
+                outbox.finish()
+            }
+        }
+        return true
+    }
+
+    /// Counts `bytes` as queued. Over the limit: drops the connection and returns `false`.
+    /// `closing`: the connection is closed after this message (so no further sends are taken).
+    private func reserve(_ bytes: Int, closing: Bool) -> Bool {
+        enum Outcome { case queued, closed, overflow }
+        let outcome: Outcome = self.state.withLock { state in
+            if state.closed { return .closed }
+            if state.queuedBytes + bytes > self.limit { return .overflow }
+            state.queuedBytes += bytes
+            if closing { state.closed = true }
+            return .queued
+        }
+        switch outcome {
+        case .queued: return true
+        case .closed: return false
+        case .overflow:
+            self.drop()
+            return false
+        }
+    }
+
+    /// Called when queued bytes were written to the socket.
+    func release(_ bytes: Int) {
+        self.state.withLock { $0.queuedBytes -= bytes }
+    }
+}

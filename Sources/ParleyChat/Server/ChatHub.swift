@@ -1,0 +1,84 @@
+import Synchronization
+
+/// Who is connected to this chat server, and where a message for a user goes.
+///
+/// The router of the design: today it knows the local sessions only; delivery between chat
+/// servers will ask it first and forward what it cannot deliver. One session per user: a second
+/// authentication takes over. It also keeps, for every online user, the ids of their friends,
+/// so that presence changes reach the friends who are online.
+final class ChatHub: Sendable {
+    private struct Online {
+        var connection: ChatConnection
+        var friends: Set<Int64>
+    }
+
+    private struct State {
+        /// Every open connection, authenticated or not, by connection id.
+        var connections: [UInt64: ChatConnection] = [:]
+        /// The session of each online user.
+        var online: [Int64: Online] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// The number of open connections.
+    var connectionCount: Int { self.state.withLock { $0.connections.count } }
+
+    /// Every open connection.
+    var connections: [ChatConnection] { self.state.withLock { Array($0.connections.values) } }
+
+    /// Adds a new, not yet authenticated connection.
+    func opened(_ connection: ChatConnection) {
+        self.state.withLock { $0.connections[connection.id] = connection }
+    }
+
+    /// Makes `connection` the session of `userID`, whose friends are `friends`.
+    ///
+    /// - Returns: the session it replaces (to be kicked), and the online friends to tell that the
+    ///   user came online: none when the user was online already (a takeover changes no presence).
+    func attach(_ connection: ChatConnection, userID: Int64, friends: Set<Int64>) -> (
+        replaced: ChatConnection?, notify: [ChatConnection]
+    ) {
+        self.state.withLock { state in
+            let previous = state.online[userID]
+            state.online[userID] = Online(connection: connection, friends: friends)
+            if let previous {
+                return (previous.connection, [])
+            }
+            return (nil, friends.compactMap { state.online[$0]?.connection })
+        }
+    }
+
+    /// Removes a connection that closed. When it was its user's session, the user goes offline:
+    /// the returned connections are the online friends to tell.
+    func closed(_ connection: ChatConnection) -> [ChatConnection] {
+        self.state.withLock { state in
+            state.connections[connection.id] = nil
+            guard let userID = connection.userID, let current = state.online[userID],
+                current.connection === connection
+            else {
+                return []
+            }
+            state.online[userID] = nil
+            return current.friends.compactMap { state.online[$0]?.connection }
+        }
+    }
+
+    /// The session of `userID` on this server, if online.
+    func session(of userID: Int64) -> ChatConnection? {
+        self.state.withLock { $0.online[userID]?.connection }
+    }
+
+    /// Whether `userID` has a session on this server.
+    func isOnline(_ userID: Int64) -> Bool {
+        self.state.withLock { $0.online[userID] != nil }
+    }
+
+    /// Records that two users became friends, for presence.
+    func befriend(_ first: Int64, _ second: Int64) {
+        self.state.withLock { state in
+            state.online[first]?.friends.insert(second)
+            state.online[second]?.friends.insert(first)
+        }
+    }
+}
