@@ -102,7 +102,7 @@ let package = Package(
         .target(
             name: "ParleyGateway",
             dependencies: [
-                "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier", "ZooKeeperClient",
+                "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier", "ParleyBalancer", "ZooKeeperClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
                 serviceLifecycle,
@@ -167,8 +167,8 @@ let package = Package(
             name: "parley",
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
-                "ParleyContacts", "ParleyVerifier", "JSONRPC", "ZooKeeperClient", "RedisClient", "SMTPClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
+                "ParleyContacts", "ParleyVerifier", "ParleyBalancer", "ParleyChat", "JSONRPC", "ZooKeeperClient", "RedisClient",
+                "SMTPClient", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
                 prometheus, nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings

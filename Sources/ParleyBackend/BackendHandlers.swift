@@ -4,7 +4,9 @@ import ParleyCore
 /// The backend's JSON-RPC methods (`BackendAPI`), each calling the service that owns its rules.
 /// A backend that does not lead (`fence` is following) answers every method with `not_leader`,
 /// naming the leader.
-public func backendHandlers(accounts: AccountService, board: BoardService, fence: WriteFence = WriteFence()) -> JSONRPCHandlerRegistry {
+public func backendHandlers(
+    accounts: AccountService, board: BoardService, chat: ChatService, fence: WriteFence = WriteFence()
+) -> JSONRPCHandlerRegistry {
     /// Checks the role, then sends a `ParleyError` to the caller as `"code: message"`; anything
     /// else stays internal (logged by the server, never shown to the caller).
     func method<P: Sendable, R: Sendable>(_ handler: @escaping @Sendable (P) async throws -> R) -> @Sendable (P) async throws -> R {
@@ -28,5 +30,15 @@ public func backendHandlers(accounts: AccountService, board: BoardService, fence
     handlers.register(BackendAPI.updateProfile, method(accounts.updateProfile))
     handlers.register(BackendAPI.post, method(board.post))
     handlers.register(BackendAPI.list, method(board.list))
+    handlers.register(BackendAPI.chatUser, method(chat.user))
+    handlers.register(BackendAPI.chatSearch, method(chat.search))
+    handlers.register(BackendAPI.chatRequest, method(chat.request))
+    handlers.register(BackendAPI.chatRequests, method(chat.requests))
+    handlers.register(BackendAPI.chatAccept, method(chat.accept))
+    handlers.register(BackendAPI.chatDecline, method(chat.decline))
+    handlers.register(BackendAPI.chatFriends, method(chat.friends))
+    handlers.register(BackendAPI.chatSend, method(chat.send))
+    handlers.register(BackendAPI.chatTexts, method(chat.texts))
+    handlers.register(BackendAPI.chatMarkRead, method(chat.markRead))
     return handlers
 }

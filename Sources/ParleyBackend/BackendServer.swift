@@ -67,7 +67,7 @@ public final class BackendServer: Service, Sendable {
         let board = BoardService(posts: storage.posts, accounts: accounts)
         self.rpc = JSONRPCServer(
             configuration: .init(host: configuration.host, port: configuration.port, logger: configuration.logger),
-            handlers: backendHandlers(accounts: accounts, board: board, fence: storage.fence)
+            handlers: backendHandlers(accounts: accounts, board: board, chat: ChatService(chat: storage.chat), fence: storage.fence)
         )
         self.storage = storage
         self.configuration = configuration

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ParleyBalancer
 import ParleyCore
 import ParleyVerifier
 
@@ -13,6 +14,8 @@ struct APIController<Context: RequestContext>: Sendable {
     let codes: Codes
     let cookie: SessionCookie
     let openAPIDocument: String
+    /// Hands out chat servers and tickets; without one, `chat/ticket` answers "unavailable".
+    var balancer: (any ChatServerAssigning)?
     /// Routes other controllers add under `/api/v1` (the contacts).
     var extraRoutes: [Route] = []
 
@@ -37,6 +40,7 @@ struct APIController<Context: RequestContext>: Sendable {
             Self.route(.put, "me/profile", self.updateProfile),
             Self.route(.get, "posts", self.listPosts),
             Self.route(.post, "posts", self.createPost),
+            Self.route(.post, "chat/ticket", self.chatTicket),
             Self.route(.get, "openapi.yaml", self.openAPI),
         ] + self.extraRoutes
     }
@@ -73,6 +77,16 @@ struct APIController<Context: RequestContext>: Sendable {
     struct LoginBody: ResponseCodable {
         var token: String
         var username: String
+        @ISO8601Date var expiresAt: Date
+    }
+
+    /// Where to chat: a chat server's TCP address and WebSocket URL, and the ticket to show it.
+    struct ChatTicketBody: ResponseCodable {
+        var host: String
+        var port: Int
+        var wsURL: String
+        var token: String
+        var serverName: String
         @ISO8601Date var expiresAt: Date
     }
 
@@ -187,6 +201,20 @@ struct APIController<Context: RequestContext>: Sendable {
         // The request id lets a cluster's gateway retry the write on a new leader, applied once.
         let post = try await self.backend.post(.init(token: token, title: body.title, body: body.body, requestID: UUID().uuidString))
         return .init(status: .created, response: post)
+    }
+
+    /// The least-loaded chat server for the session's user, and a short-lived ticket for it
+    /// (the seed's `/trylogin_server`).
+    @Sendable func chatTicket(_ request: Request, context: Context) async throws -> ChatTicketBody {
+        let session = try await self.backend.session(token: try Self.sessionToken(request))
+        guard let balancer = self.balancer else {
+            throw ParleyError(.unavailable, "Chat is not available on this server.")
+        }
+        let assignment = try await balancer.assign(userID: session.userID, username: session.username)
+        return ChatTicketBody(
+            host: assignment.host, port: assignment.tcpPort, wsURL: assignment.websocketURL, token: assignment.token,
+            serverName: assignment.serverName, expiresAt: assignment.expiresAt
+        )
     }
 
     @Sendable func openAPI(_ request: Request, context: Context) async throws -> Response {

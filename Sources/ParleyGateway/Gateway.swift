@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import ParleyBalancer
 import ParleyCore
 import ParleyVerifier
 import Prometheus
@@ -23,6 +24,8 @@ public struct GatewayConfiguration: Sendable {
     /// Sends the verification codes of registration and password reset; without one those
     /// steps answer "unavailable".
     public var verifier: (any CodeVerifying)?
+    /// Hands out chat servers and their tickets (`POST /api/v1/chat/ticket`); without one chat is unavailable.
+    public var balancer: (any ChatServerAssigning)?
     /// The logger.
     public var logger: Logger
 
@@ -35,9 +38,11 @@ public struct GatewayConfiguration: Sendable {
         contactsServers: [(host: String, port: Int)] = [],
         metrics: PrometheusCollectorRegistry? = nil,
         verifier: (any CodeVerifying)? = nil,
+        balancer: (any ChatServerAssigning)? = nil,
         logger: Logger = Logger(label: "parley.gateway")
     ) {
         self.verifier = verifier
+        self.balancer = balancer
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
@@ -66,8 +71,11 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
     let contacts = ContactsController(web: web, servers: configuration.contactsServers)
     contacts.addPageRoutes(to: router)
     let api = router.group("api/v1")
-    APIController(backend: backend, codes: codes, cookie: cookie, openAPIDocument: try Pages.openAPIDocument(), extraRoutes: contacts.apiRoutes)
-        .addRoutes(to: api)
+    APIController(
+        backend: backend, codes: codes, cookie: cookie, openAPIDocument: try Pages.openAPIDocument(),
+        balancer: configuration.balancer, extraRoutes: contacts.apiRoutes
+    )
+    .addRoutes(to: api)
     return router
 }
 

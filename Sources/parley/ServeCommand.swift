@@ -4,6 +4,8 @@ import Logging
 import Metrics
 import NIOCore
 import ParleyBackend
+import ParleyBalancer
+import ParleyChat
 import ParleyContacts
 import ParleyCore
 import ParleyGateway
@@ -27,10 +29,10 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case all, backend, gateway, contacts, verifier
+        case all, backend, gateway, contacts, verifier, balancer, chat
     }
 
-    @Argument(help: "The role to run: all (default), backend, gateway, verifier or contacts.")
+    @Argument(help: "The role to run: all (default), backend, gateway, verifier, balancer, chat or contacts.")
     var role: Role = .all
 
     @Option(help: "Address to listen on (default 127.0.0.1).")
@@ -68,6 +70,24 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Verifier: the From address of the code mails (default no-reply@parley.localhost).")
     var mailFrom: String?
+
+    @Option(help: "Balancer gRPC port (default 59900).")
+    var balancerPort: Int?
+
+    @Option(help: "The balancer gateways and chat servers call, HOST:PORT (default 127.0.0.1:<balancer-port>).")
+    var balancer: String?
+
+    @Option(help: "Chat server: its name, registered with the balancer; tickets are bound to it (default chat-1).")
+    var chatName: String?
+
+    @Option(help: "Chat server TCP port of the framed protocol (default 60000).")
+    var chatPort: Int?
+
+    @Option(help: "Chat server WebSocket port, path /chat (default 60080).")
+    var chatWsPort: Int?
+
+    @Option(help: "Chat server: the host clients connect to, as the balancer hands it out (default <host>).")
+    var chatAdvertise: String?
 
     @Option(help: "Cluster: the ZooKeeper ensemble, HOST:PORT,HOST:PORT; backends elect a leader there, gateways follow it (env PARLEY_ZOOKEEPER).")
     var zookeeper: String?
@@ -168,11 +188,54 @@ struct ServeCommand: AsyncParsableCommand {
             let name = settings.contactsName
             services.append(AnnounceService(name: "contacts replica \(name)") { await replica.boundAddress() })
         }
+        // Balancer and chat servers share the ticket secret: PARLEY_CHAT_SECRET, or in one process a random one.
+        var balancerConnection: BalancerConnection?
+        if [.all, .balancer, .gateway, .chat].contains(self.role) {
+            let secret = self.role == .gateway ? nil : try settings.chatSecret(required: self.role != .all)
+            var balancerServer: BalancerServer?
+            if let secret, self.role == .all || self.role == .balancer {
+                let host = self.role == .all ? "127.0.0.1" : settings.host
+                let server = BalancerServer(
+                    configuration: .init(host: host, port: settings.balancerPort, secret: secret),
+                    logger: Logger(label: "parley.balancer")
+                )
+                balancerServer = server
+                services.append(server)
+                services.append(AnnounceService(name: "balancer (gRPC)") { try? SocketAddress(ipAddress: host, port: await server.boundPort()) })
+            }
+            if self.role != .balancer {
+                let fixed = settings.balancer
+                let connection = BalancerConnection(logger: Logger(label: "parley.balancer.client")) { [balancerServer] in
+                    if let balancerServer { return ("127.0.0.1", try await balancerServer.boundPort()) }
+                    return fixed
+                }
+                balancerConnection = connection
+                services.append(connection)
+            }
+            if let secret, let balancerConnection, self.role == .all || self.role == .chat {
+                let fixedBackend = settings.backend
+                services.append(
+                    ChatRole(
+                        configuration: settings.chatServer(), secret: secret, balancer: balancerConnection,
+                        zookeeper: settings.zookeeper,
+                        backend: { [backendServer] in
+                            if let backendServer {
+                                guard let port = await backendServer.boundAddress()?.port else {
+                                    throw ParleyError(.unavailable, "the backend did not start")
+                                }
+                                return ("127.0.0.1", port)
+                            }
+                            return fixedBackend
+                        }
+                    )
+                )
+            }
+        }
         if self.role == .all || self.role == .gateway {
             let gatewayConfiguration = GatewayConfiguration(
                 host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
                 contactsServers: settings.contactsServers,
-                metrics: registry, verifier: verifierConnection, logger: Logger(label: "parley.gateway")
+                metrics: registry, verifier: verifierConnection, balancer: balancerConnection, logger: Logger(label: "parley.gateway")
             )
             let fixedBackend = settings.backend
             let host = settings.host
@@ -234,6 +297,12 @@ struct Settings {
     var mailFrom: String
     var zookeeper: ZooKeeperClient.Configuration?
     var advertise: String?
+    var balancerPort: Int
+    var balancer: (host: String, port: Int)
+    var chatName: String
+    var chatPort: Int
+    var chatWebSocketPort: Int
+    var chatAdvertise: String?
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -289,7 +358,16 @@ struct Settings {
             let (host, port) = try hostAndPort(text, option: "--advertise")
             return "\(host):\(port)"
         }
-        for (name, port) in [("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort)]
+        self.balancerPort = try int(command.balancerPort, "PARLEY_BALANCER_PORT", BalancerServer.defaultPort)
+        self.balancer = try hostAndPort(command.balancer ?? env["PARLEY_BALANCER"] ?? "127.0.0.1:\(self.balancerPort)", option: "--balancer")
+        self.chatName = command.chatName ?? env["PARLEY_CHAT_NAME"] ?? "chat-1"
+        self.chatPort = try int(command.chatPort, "PARLEY_CHAT_PORT", ChatServerConfiguration.defaultTCPPort)
+        self.chatWebSocketPort = try int(command.chatWsPort, "PARLEY_CHAT_WS_PORT", ChatServerConfiguration.defaultWebSocketPort)
+        self.chatAdvertise = command.chatAdvertise ?? env["PARLEY_CHAT_ADVERTISE"]
+        for (name, port) in [
+            ("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort),
+            ("--balancer-port", self.balancerPort), ("--chat-port", self.chatPort), ("--chat-ws-port", self.chatWebSocketPort),
+        ]
         where !(0...65535).contains(port) {
             throw ValidationError("\(name) must be between 0 and 65535.")
         }
@@ -339,6 +417,33 @@ extension Settings {
         }
         let configuration = VerificationCodes.Configuration(sender: Email.Address(sender.mailbox, displayName: "Parley"))
         return (VerificationCodes(store: store, mailer: mailer, configuration: configuration, logger: logger), redis)
+    }
+
+    /// The ticket secret shared by the balancer and the chat servers: `PARLEY_CHAT_SECRET` (never a
+    /// flag, which `ps` would show). Without it a lone process makes a random one; roles that run
+    /// apart must share one, so they refuse to start (`required`).
+    func chatSecret(required: Bool) throws -> ChatSecret? {
+        do {
+            if let secret = try ChatSecret.configured(flag: nil, environment: ProcessInfo.processInfo.environment) {
+                return secret
+            }
+        } catch {
+            throw ValidationError("\(ChatSecret.environmentVariable): \(error.message)")
+        }
+        if required {
+            throw ValidationError(
+                "Set \(ChatSecret.environmentVariable) (at least 32 characters, the same for the balancer and every chat server)."
+            )
+        }
+        return .random()
+    }
+
+    /// The chat server's configuration.
+    func chatServer() -> ChatServerConfiguration {
+        ChatServerConfiguration(
+            name: self.chatName, host: self.host, advertisedHost: self.chatAdvertise, tcpPort: self.chatPort,
+            webSocketPort: self.chatWebSocketPort
+        )
     }
 
     /// The contacts replica's configuration; its SQLite file lives in the data folder.
