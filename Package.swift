@@ -253,7 +253,8 @@ let package = Package(
             name: "ParleyTests",
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
-                "ParleyContacts", "ParleyTestSupport", "ParleyVerifier", "JSONRPC", nioEmbedded, nioTestUtils,
+                "ParleyContacts", "ParleyTestSupport", "ParleyVerifier", "ParleyBalancer", "ParleyChat", "JSONRPC", nioEmbedded,
+                nioTestUtils, serviceLifecycle, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), nioPosix,
                 .product(name: "HummingbirdTesting", package: "hummingbird"), asyncHTTPClient,
             ],

@@ -69,3 +69,17 @@ struct ProfileEditBody: Encodable {
     var nickname: String
     var description: String
 }
+
+/// Where to chat, from `POST /api/v1/chat/ticket`.
+public struct ChatTicketInfo: Sendable, Equatable, Decodable {
+    /// The chat server's host.
+    public var host: String
+    /// Its TCP port (framed protocol).
+    public var port: Int
+    /// Its WebSocket URL.
+    public var wsURL: String
+    /// The ticket: send it in `authenticate`.
+    public var token: String
+    /// The chat server's name.
+    public var serverName: String
+}

@@ -100,4 +100,9 @@ public struct ParleyHTTPClient: Sendable {
         let newPost = NewPostBody(title: title, body: body)
         return try await self.send(.POST, "/posts", body: newPost, token: token, expecting: Post.self)
     }
+
+    /// `POST /api/v1/chat/ticket`: the chat server to connect to and the ticket to show it.
+    public func chatTicket(token: String) async throws -> ChatTicketInfo {
+        try await self.send(.POST, "/chat/ticket", token: token, expecting: ChatTicketInfo.self)
+    }
 }
