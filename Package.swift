@@ -255,6 +255,7 @@ let package = Package(
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
                 "ParleyContacts", "ParleyTestSupport", "ParleyVerifier", "ParleyBalancer", "ParleyChat", "JSONRPC", nioEmbedded,
                 nioTestUtils, serviceLifecycle, .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), nioPosix,
                 .product(name: "HummingbirdTesting", package: "hummingbird"), asyncHTTPClient,
             ],

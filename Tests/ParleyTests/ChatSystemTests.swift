@@ -317,8 +317,88 @@ struct ChatSystemTests {
         }
     }
 
-    @Test("a client that does not read is dropped without slowing its friend; the rate limit answers rate_limited")
-    func slowReaderAndRateLimit() async throws {
+    @Test("frames over the rate limit are answered rate_limited, not carried out; the connection stays")
+    func rateLimit() async throws {
+        try await ChatSystem.with { system in
+            var configuration = Self.server
+            configuration.rateBurst = 5
+            configuration.ratePerSecond = 1
+            try await system.startChatServer(configuration)
+            let aliceID = try await system.register("alice")
+            let alice = try await system.login(aliceID, "alice")
+            for index in 0..<10 {
+                try await alice.send(.listFriends(ChatListFriends(requestId: "l\(index)")))
+            }
+            var answered: [String] = []
+            var limited: [String] = []
+            for _ in 0..<10 {
+                switch try await alice.next() {
+                case .friends(let body): answered.append(body.requestId ?? "")
+                case .error(let error) where error.code == .rateLimited: limited.append(error.requestId ?? "")
+                case let other: throw ChatTestError("unexpected \(other)")
+                }
+            }
+            // The authenticate frame took one token of five.
+            #expect(answered == ["l0", "l1", "l2", "l3"])
+            #expect(limited == ["l4", "l5", "l6", "l7", "l8", "l9"])
+            try await Task.sleep(for: .milliseconds(1100))
+            try await alice.send(.heartbeat(ChatHeartbeat()))
+            guard case .heartbeatAck = try await alice.next() else { throw ChatTestError("the connection did not recover") }
+        }
+    }
+
+    @Test("when a chat server stops, its clients get a new ticket, reconnect to another and sync what they missed")
+    func serverLoss() async throws {
+        try await ChatSystem.with { system in
+            try await system.startChatServer(ChatServerConfiguration(name: "chat-1"))
+            try await system.startChatServer(ChatServerConfiguration(name: "chat-2"))
+            let aliceID = try await system.register("alice")
+            let bobID = try await system.register("bob")
+            let alice = try await system.login(aliceID, "alice")
+            let bob = try await system.login(bobID, "bob")
+            // Least-loaded: the second user goes to the other server.
+            #expect(alice.serverName != bob.serverName)
+            try await bob.send(.sendFriendRequest(ChatSendFriendRequest(toUserId: aliceID, message: "hi")))
+            guard case .friendRequestSent(let sent) = try await bob.next() else { throw ChatTestError("no sent") }
+            try await alice.send(.acceptFriendRequest(ChatAcceptFriendRequest(friendRequestId: sent.request.friendRequestId)))
+            guard case .friendRequestResolved(let resolved) = try await alice.next(), let friend = resolved.friend else {
+                throw ChatTestError("no resolved")
+            }
+
+            let lost = try #require(alice.serverName)
+            await system.stopChatServer(lost)
+            guard case .kicked(let kicked) = try await alice.next() else { throw ChatTestError("no kicked") }
+            #expect(kicked.reason == .shuttingDown)
+            try await alice.waitUntilClosed()
+            try await bob.send(.sendText(ChatSendText(clientMessageId: "while-away", toUserId: aliceID, text: "are you there?")))
+            guard case .textAck = try await bob.next() else { throw ChatTestError("no ack") }
+
+            // A new ticket until the balancer has dropped the lost server; then sync.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var again: ChatTestClient?
+            while again == nil {
+                again = try? await system.login(aliceID, "alice")
+                if again == nil {
+                    guard ContinuousClock.now < deadline else { throw ChatTestError("no server took alice back") }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            let back = try #require(again)
+            #expect(back.serverName != lost)
+            try await back.send(.sync(ChatSync(conversationId: friend.conversationId, afterSeq: 0)))
+            guard case .syncResult(let page) = try await back.next() else { throw ChatTestError("no sync_result") }
+            #expect(page.messages.map(\.text) == ["are you there?"])
+            // On the same server now, texts are pushed live again.
+            try await bob.send(.sendText(ChatSendText(clientMessageId: "live", toUserId: aliceID, text: "welcome back")))
+            _ = try await bob.next()
+            let live = try await back.first { if case .message = $0 { true } else { false } }
+            guard case .message(let message) = live else { throw ChatTestError("no message") }
+            #expect(message.text == "welcome back" && message.seq == 2)
+        }
+    }
+
+    @Test("a client that does not read is dropped without slowing its friend")
+    func slowReader() async throws {
         try await ChatSystem.with { system in
             var configuration = Self.server
             configuration.outgoingQueueBytes = 64 * 1024

@@ -3,6 +3,7 @@ import HummingbirdWSClient
 import JSONRPC
 import Logging
 import NIOCore
+import NIOWebSocket
 import ParleyBackend
 import ParleyBalancer
 import ParleyChat
@@ -26,13 +27,18 @@ final class ChatSystem: Sendable {
     let storage: SQLiteStorage
     let store: RPCBackend
     let balancer: BalancerClient
+    let balancerServer: BalancerServer
     private let rpc: JSONRPCClient
-    private let group: Mutex<[String: Task<Void, Never>]> = Mutex([:])
+    private let group: Mutex<[String: (ServiceGroup, Task<Void, Never>)]> = Mutex([:])
     private let servers: Mutex<[String: ChatServer]> = Mutex([:])
     private let background: Task<Void, any Error>
 
-    private init(storage: SQLiteStorage, store: RPCBackend, rpc: JSONRPCClient, balancer: BalancerClient, background: Task<Void, any Error>) {
+    private init(
+        storage: SQLiteStorage, store: RPCBackend, rpc: JSONRPCClient, balancer: BalancerClient, balancerServer: BalancerServer,
+        background: Task<Void, any Error>
+    ) {
         self.storage = storage
+        self.balancerServer = balancerServer
         self.store = store
         self.rpc = rpc
         self.balancer = balancer
@@ -59,7 +65,8 @@ final class ChatSystem: Sendable {
         let balancer = try BalancerClient(host: "127.0.0.1", port: balancerPort, timeout: .seconds(5), logger: Self.quiet)
         let balancerTask = Task { try await balancer.run() }
         let system = ChatSystem(
-            storage: storage, store: RPCBackend(client: rpc, logger: Self.quiet), rpc: rpc, balancer: balancer, background: background
+            storage: storage, store: RPCBackend(client: rpc, logger: Self.quiet), rpc: rpc, balancer: balancer,
+            balancerServer: balancerServer, background: background
         )
         do {
             try await body(system)
@@ -71,15 +78,16 @@ final class ChatSystem: Sendable {
     }
 
     private func stop(_ balancerTask: Task<Void, any Error>) async {
-        for task in self.group.withLock({ Array($0.values) }) {
-            task.cancel()
-            await task.value
+        for name in self.group.withLock({ Array($0.keys) }) {
+            await self.stopChatServer(name)
         }
         balancerTask.cancel()
         _ = await balancerTask.result
         await self.rpc.shutdown()
         self.background.cancel()
         _ = await self.background.result
+        // Cancelled, the backend may not have closed it.
+        try? await self.storage.close()
     }
 
     /// Starts a chat server registered with the balancer; returns it once both ports are bound.
@@ -91,17 +99,24 @@ final class ChatSystem: Sendable {
         let server = try await ChatServer.bind(
             configuration: configuration, store: self.store, secret: Self.secret, balancer: self.balancer, logger: Self.quiet
         )
-        let task = Task { try? await server.run() }
-        self.group.withLock { $0[configuration.name] = task }
+        let group = ServiceGroup(services: [server], logger: Self.quiet)
+        let task = Task { _ = try? await group.run() }
+        self.group.withLock { $0[configuration.name] = (group, task) }
         self.servers.withLock { $0[configuration.name] = server }
         _ = try await server.webSocketPort()
+        // Registered with the balancer?
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await !self.balancerServer.registry.servers().contains(where: { $0.info.name == configuration.name }) {
+            guard ContinuousClock.now < deadline else { throw ChatTestError("\(configuration.name) did not register") }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         return server
     }
 
-    /// Stops a chat server (its clients are kicked with `shutting_down`).
+    /// Stops a chat server gracefully, as SIGTERM does (its clients are kicked with `shutting_down`).
     func stopChatServer(_ name: String) async {
-        guard let task = self.group.withLock({ $0.removeValue(forKey: name) }) else { return }
-        task.cancel()
+        guard let (group, task) = self.group.withLock({ $0.removeValue(forKey: name) }) else { return }
+        await group.triggerGracefulShutdown()
         await task.value
     }
 
@@ -212,7 +227,7 @@ final class ChatTestClient: Sendable {
                 }
             }
             connected.continuation.finish()
-            client.ended(code: frame.map { Int($0.closeCode.code) })
+            client.ended(code: frame.map { Int(UInt16(webSocketErrorCode: $0.closeCode)) })
         }
         for await _ in connected.stream { break }
         return client
@@ -238,12 +253,12 @@ final class ChatTestClient: Sendable {
     }
 
     /// The next message in arrival order.
-    func next(timeout: Duration = .seconds(5)) async throws -> ChatMessage {
-        try await self.first(timeout: timeout) { _ in true }
+    func next(timeout: Duration = .seconds(5), line: Int = #line) async throws -> ChatMessage {
+        try await self.first(timeout: timeout, line: line) { _ in true }
     }
 
     /// Takes the first message that matches, leaving the others in order.
-    func first(timeout: Duration = .seconds(5), where predicate: (ChatMessage) -> Bool) async throws -> ChatMessage {
+    func first(timeout: Duration = .seconds(5), line: Int = #line, where predicate: (ChatMessage) -> Bool) async throws -> ChatMessage {
         let deadline = ContinuousClock.now + timeout
         while true {
             let (found, closed): (ChatMessage?, Bool) = self.inbox.withLock { inbox in
@@ -253,8 +268,10 @@ final class ChatTestClient: Sendable {
                 return (nil, inbox.closed)
             }
             if let found { return found }
-            if closed { throw ChatTestError("the connection closed while waiting") }
-            if ContinuousClock.now > deadline { throw ChatTestError("no matching message within \(timeout); held: \(self.pending)") }
+            if closed { throw ChatTestError("line \(line): the connection closed while waiting; held: \(self.pending)") }
+            if ContinuousClock.now > deadline {
+                throw ChatTestError("line \(line): no matching message within \(timeout); held: \(self.pending)")
+            }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
