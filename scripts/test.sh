@@ -16,6 +16,11 @@ command -v openssl >/dev/null || needed+=(openssl)     # self-signed certificate
 command -v redis-server >/dev/null || needed+=(redis-server)  # Redis client tests start a server
 [ -x /usr/share/zookeeper/bin/zkServer.sh ] || needed+=(zookeeper)     # ZooKeeper client tests start servers
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || needed+=(python3-aiosmtpd)  # the SMTP server the mail tests send to
+# The chat page's browser test (Tests/browser/chat_test.py): headless Chromium, its driver, and
+# Selenium for Debian's python3 (from Debian, so pip and PyPI are not needed).
+[ -x /usr/bin/chromium ] || needed+=(chromium)
+[ -x /usr/bin/chromedriver ] || needed+=(chromium-driver)
+/usr/bin/python3 -c 'import selenium' 2>/dev/null || needed+=(python3-selenium)
 if [ ${#needed[@]} -gt 0 ]; then
   echo "installing: ${needed[*]}"
   apt-get update -qq

@@ -10,7 +10,19 @@ struct Pages: Sendable {
     let assets: [String: (contentType: String, text: String)]
 
     /// The files of `Resources/static/` and their types.
-    static let assetTypes = ["parley.css": "text/css; charset=utf-8", "countdown.js": "text/javascript; charset=utf-8"]
+    static let assetTypes = [
+        "parley.css": "text/css; charset=utf-8", "countdown.js": "text/javascript; charset=utf-8",
+        "chat.js": "text/javascript; charset=utf-8",
+    ]
+
+    /// The Content-Security-Policy of every page: scripts only from the gateway's own files, never
+    /// inline, so a script that an escaping bug let into a page would not run.
+    static let contentSecurityPolicy = "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+
+    /// The chat page's policy: the same, and its script may also open WebSockets (`ws:`/`wss:`)
+    /// to the chat server the balancer names. That server is on another port or host, chosen
+    /// per ticket, so no fixed origin can be listed; everything else stays `'self'`.
+    static let chatContentSecurityPolicy = contentSecurityPolicy + "; connect-src 'self' ws: wss:"
 
     /// Loads the templates and the static files from `Resources/`.
     static func load() async throws -> Pages {
@@ -24,15 +36,15 @@ struct Pages: Sendable {
         return Pages(library: library, assets: assets)
     }
 
-    /// Renders template `name` with `values` as an HTML response.
-    func render(_ name: String, _ values: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+    /// Renders template `name` with `values` as an HTML response under the policy `csp`.
+    func render(
+        _ name: String, _ values: [String: Any], status: HTTPResponse.Status = .ok, csp: String = Pages.contentSecurityPolicy
+    ) -> Response {
         let html = self.library.render(values, withTemplate: name) ?? "<!doctype html><p>Page \(name) is missing.</p>"
         var headers = HTTPFields()
         headers[.contentType] = "text/html; charset=utf-8"
         headers[.cacheControl] = "no-store"
-        // Scripts only from the gateway's own files (the resend countdown), never inline: a script
-        // that an escaping bug let into a page would not run.
-        headers[.contentSecurityPolicy] = "default-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"
+        headers[.contentSecurityPolicy] = csp
         headers[.xContentTypeOptions] = "nosniff"
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: html)))
     }

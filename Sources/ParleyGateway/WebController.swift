@@ -33,6 +33,7 @@ struct WebController<Context: RequestContext>: Sendable {
         router.post("/reset-password", use: self.resetPassword)
         router.get("/profile", use: self.profilePage)
         router.post("/profile", use: self.saveProfile)
+        router.get("/chat", use: self.chatPage)
         router.post("/logout", use: self.logout)
         router.get("/static/:name") { _, context in
             guard let response = self.pages.assetResponse(context.parameters.get("name") ?? "") else {
@@ -308,6 +309,17 @@ struct WebController<Context: RequestContext>: Sendable {
             let profile = try await self.backend.profile(token: token)
             return self.profileResponse(profile, visitor: visitor, error: error, draft: form)
         }
+    }
+
+    /// The chat page: a shell that `chat.js` fills. The script gets a ticket with the session
+    /// cookie (`POST /api/v1/chat/ticket`) and talks to the chat server over WebSocket.
+    @Sendable func chatPage(_ request: Request, context: Context) async throws -> Response {
+        let visitor = try await self.visitor(request)
+        guard visitor.session != nil else {
+            return visitor.finish(Self.redirect(to: "/login"), cookie: self.cookie)
+        }
+        let page = self.pages.render("chat", visitor.values(title: "Chat"), csp: Pages.chatContentSecurityPolicy)
+        return visitor.finish(page, cookie: self.cookie)
     }
 
     @Sendable func logout(_ request: Request, context: Context) async throws -> Response {
