@@ -40,6 +40,7 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
@@ -168,7 +169,7 @@ let package = Package(
             dependencies: [
                 "ParleyCore", "ParleyStorage", "ParleyBackend", "ParleyGateway", "ParleyClient",
                 "ParleyContacts", "ParleyVerifier", "ParleyBalancer", "ParleyChat", "JSONRPC", "ZooKeeperClient", "RedisClient",
-                "SMTPClient", .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
+                "SMTPClient", .product(name: "Histogram", package: "hdrhistogram-swift"), .product(name: "ArgumentParser", package: "swift-argument-parser"), metrics,
                 prometheus, nioCore, nioPosix, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings

@@ -9,7 +9,7 @@ struct LoadgenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadgen",
         abstract: "Drive a running Parley role with load and measure it.",
-        subcommands: [VerifierLoadgenCommand.self]
+        subcommands: [VerifierLoadgenCommand.self, ChatLoadgenCommand.self]
     )
 }
 
