@@ -20,6 +20,8 @@ public struct PostgresStorage: MigratableStorage {
     public let sessions: any SessionRepository
     /// Posts.
     public let posts: any PostRepository
+    /// Friends, requests and conversations.
+    public let chat: any ChatRepository
     /// The epoch writes carry.
     public let fence = WriteFence()
 
@@ -91,6 +93,7 @@ public struct PostgresStorage: MigratableStorage {
         self.users = PostgresUserRepository(database: database, fence: self.fence)
         self.sessions = PostgresSessionRepository(database: database, fence: self.fence)
         self.posts = PostgresPostRepository(database: database, fence: self.fence)
+        self.chat = PostgresChatRepository(database: database, fence: self.fence)
     }
 
     /// Opens and closes one connection outside the pool, so that a wrong host, password,

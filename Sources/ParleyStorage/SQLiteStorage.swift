@@ -19,6 +19,8 @@ public struct SQLiteStorage: Storage {
     public let sessions: any SessionRepository
     /// Posts.
     public let posts: any PostRepository
+    /// Friends, requests and conversations.
+    public let chat: any ChatRepository
     /// The epoch writes carry.
     public let fence = WriteFence()
 
@@ -114,6 +116,7 @@ public struct SQLiteStorage: Storage {
         self.users = SQLiteUserRepository(connection: connection, fence: self.fence)
         self.sessions = SQLiteSessionRepository(connection: connection, fence: self.fence)
         self.posts = SQLitePostRepository(connection: connection, fence: self.fence)
+        self.chat = SQLiteChatRepository(connection: connection, fence: self.fence)
     }
 
     /// Sets the connection options Parley relies on.

@@ -24,17 +24,43 @@ struct PostgresStorageTests {
             let types = try await database.server.psql(
                 """
                 SELECT table_name || '.' || column_name || ':' || data_type FROM information_schema.columns
-                WHERE table_schema = 'public' AND column_name IN ('id', 'user_id', 'created_at', 'expires_at', 'applied_at', 'credential_version')
+                WHERE table_schema = 'public' AND column_name IN (
+                    'id', 'user_id', 'created_at', 'expires_at', 'applied_at', 'credential_version',
+                    'from_user_id', 'to_user_id', 'user_low', 'user_high', 'resolved_at', 'read_low', 'read_high',
+                    'conversation_id', 'seq', 'sender_id', 'sent_at'
+                )
                 ORDER BY 1
                 """,
                 database: database.name
             )
             #expect(
                 types.split(separator: "\n") == [
+                    "conversations.created_at:bigint", "conversations.id:bigint", "conversations.read_high:bigint",
+                    "conversations.read_low:bigint", "conversations.user_high:bigint", "conversations.user_low:bigint",
+                    "friend_requests.created_at:bigint", "friend_requests.from_user_id:bigint", "friend_requests.id:bigint",
+                    "friend_requests.resolved_at:bigint", "friend_requests.to_user_id:bigint", "friend_requests.user_high:bigint",
+                    "friend_requests.user_low:bigint",
                     "leadership.id:integer", "posts.created_at:bigint", "posts.id:bigint", "posts.user_id:bigint",
                     "schema_migrations.applied_at:bigint",
                     "sessions.credential_version:bigint", "sessions.expires_at:bigint", "sessions.user_id:bigint",
+                    "texts.conversation_id:bigint", "texts.sender_id:bigint", "texts.sent_at:bigint", "texts.seq:bigint",
                     "users.created_at:bigint", "users.credential_version:bigint", "users.id:bigint",
+                ]
+            )
+            // The chat repository recognises these by name.
+            let chatConstraints = try await database.server.psql(
+                """
+                SELECT conname::text || ':' || contype::text FROM pg_constraint
+                WHERE conname IN ('conversations_pair_unique', 'texts_seq_pkey', 'texts_client_message_unique')
+                UNION ALL
+                SELECT indexname::text || ':i' FROM pg_indexes WHERE indexname = 'friend_requests_pending_pair'
+                ORDER BY 1
+                """,
+                database: database.name
+            )
+            #expect(
+                chatConstraints.split(separator: "\n") == [
+                    "conversations_pair_unique:u", "friend_requests_pending_pair:i", "texts_client_message_unique:u", "texts_seq_pkey:p",
                 ]
             )
         }

@@ -5,7 +5,7 @@ import ParleyCore
 /// (`StorageFactory.all`). Each check gets a fresh, empty storage.
 enum StorageConformance {
     /// Every check of the suite.
-    static let all: [ConformanceCheck] = Self.users + Self.accounts + Self.sessions + Self.posts + Self.fencing
+    static let all: [ConformanceCheck] = Self.users + Self.accounts + Self.sessions + Self.posts + Self.fencing + Self.chat
 
     /// A fixed instant with a sub-millisecond part: 2025-06-15T15:06:40.123756Z.
     static let now = Date(timeIntervalSince1970: 1_750_000_000.123756)
