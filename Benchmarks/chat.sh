@@ -23,8 +23,8 @@ else
   swift build -c release --product parley --scratch-path .build-release
   bin=$PWD/.build-release/release/parley
 fi
-# Both ends hold one socket per connection.
-ulimit -n 65536
+# Both ends hold one socket per connection: raise the soft limit of open files to the hard one.
+ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/parley-bench-chat-XXXXXX)
 pid=
@@ -62,7 +62,7 @@ sleep 1
 
 run() { # rate → the loadgen's output
   "$bin" loadgen chat --target "127.0.0.1:$chat_port" --database "sqlite:$work/data/" \
-    --connections "$connections" --rate "$1" --duration "$duration" --server-pid "$pid" 2>&1 | tee -a "$work/loadgen.log"
+    --connections "$connections" --rate "$1" --duration "$duration" --server-pid "$pid" 2>&1 | tee /dev/stderr
 }
 full=$(run "$rate")
 halfrun=$(run "$half")

@@ -128,13 +128,17 @@ struct PostgresChatRepository: ChatRepository {
             """
         }
 
-        /// Marks a pending request to the user accepted or declined.
+        /// Marks a pending request to the user accepted or declined. A decline racing an accept
+        /// whose friendship is already made changes nothing (the accept finishes).
         static func resolve(id: Int64, userID: Int64, status: FriendRequestStatus, resolvedAt: Int64, epoch: Int64?)
             -> PostgresQuery
         {
             """
             UPDATE friend_requests SET status = \(status.rawValue), resolved_at = \(resolvedAt)
             WHERE id = \(id) AND to_user_id = \(userID) AND status = 'pending' AND \(fence: epoch)
+              AND (\(status.rawValue) = 'accepted' OR NOT EXISTS (
+                SELECT 1 FROM conversations c
+                WHERE c.user_low = friend_requests.user_low AND c.user_high = friend_requests.user_high))
             RETURNING id
             """
         }

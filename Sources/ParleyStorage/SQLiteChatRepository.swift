@@ -107,10 +107,14 @@ struct SQLiteChatRepository: ChatRepository {
             WHERE r.id = ?1 AND r.to_user_id = ?2 AND r.status = 'pending' AND \(SQLiteFence.condition(5))
             RETURNING id
             """
-        /// Marks a pending request to the user accepted or declined (`?3`).
+        /// Marks a pending request to the user accepted or declined (`?3`). A decline racing an
+        /// accept whose friendship is already made changes nothing (the accept finishes).
         static let resolve = """
             UPDATE friend_requests SET status = ?3, resolved_at = ?4
             WHERE id = ?1 AND to_user_id = ?2 AND status = 'pending' AND \(SQLiteFence.condition(5))
+              AND (?3 = 'accepted' OR NOT EXISTS (
+                SELECT 1 FROM conversations c
+                WHERE c.user_low = friend_requests.user_low AND c.user_high = friend_requests.user_high))
             RETURNING id
             """
         /// The state of a request, to tell `forbidden` from `not_found`.

@@ -79,8 +79,9 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
                     let connection = try await ChatClientConnection.connect(host: host, port: port, timeout: .seconds(30))
                     try await connection.send(.authenticate(ChatAuthenticate(token: token)))
                     var messages = connection.messages.makeAsyncIterator()
-                    guard case .authenticated = await messages.next() else {
-                        throw ValidationError("connection \(index) was not authenticated")
+                    let answer = await messages.next()
+                    guard case .authenticated = answer else {
+                        throw ValidationError("connection \(index) was not authenticated: \(answer.map { "\($0)" } ?? "closed")")
                     }
                     return (index, connection)
                 }

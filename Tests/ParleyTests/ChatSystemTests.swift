@@ -93,12 +93,13 @@ struct ChatSystemTests {
             guard case .message(let reply) = try await alice.next() else { throw ChatTestError("no reply") }
             #expect(reply.text == "Hi Alice" && reply.seq == 2)
 
-            // A resend is acknowledged again, stored and pushed never twice (even with other text).
+            // A resend is acknowledged again and never stored twice (even with other text); the stored
+            // text is pushed again (its first push may be what was lost), with the same seq.
             try await alice.send(.sendText(ChatSendText(clientMessageId: "m1", toUserId: bobID, text: "Hello again?")))
             guard case .textAck(let again) = try await alice.next() else { throw ChatTestError("no second ack") }
             #expect(again.duplicate && again.seq == 1 && again.sentAt == ack.sentAt)
-            try await bob.send(.heartbeat(ChatHeartbeat()))
-            guard case .heartbeatAck = try await bob.next() else { throw ChatTestError("the resend was pushed to bob") }
+            guard case .message(let repeated) = try await bob.next() else { throw ChatTestError("no repeated push") }
+            #expect(repeated.seq == 1 && repeated.text == "Hello Bob")
 
             // Carol, over WebSocket, is nobody's friend: her text is refused; her request is declined.
             try await carol.send(.sendText(ChatSendText(clientMessageId: "c1", toUserId: aliceID, text: "psst")))
@@ -394,6 +395,27 @@ struct ChatSystemTests {
             let live = try await back.first { if case .message = $0 { true } else { false } }
             guard case .message(let message) = live else { throw ChatTestError("no message") }
             #expect(message.text == "welcome back" && message.seq == 2)
+        }
+    }
+
+    @Test("a list longer than one frame is cut to fit, oldest requests first, never left unanswered")
+    func longListsFit() async throws {
+        try await ChatSystem.with { system in
+            try await system.startChatServer(Self.server)
+            let aliceID = try await system.register("alice")
+            let words = String(repeating: "é", count: 255)
+            for index in 0..<150 {
+                let sender = try await system.register("fan\(index)")
+                _ = try await system.storage.chat.createFriendRequest(
+                    fromUserID: sender, toUserID: aliceID, message: words, alias: nil, now: Date()
+                )
+            }
+            let alice = try await system.login(aliceID, "alice")
+            try await alice.send(.listFriendRequests(ChatListFriendRequests(requestId: "all")))
+            guard case .friendRequests(let lists) = try await alice.next() else { throw ChatTestError("no friend_requests") }
+            #expect(lists.requestId == "all")
+            #expect(lists.incoming.count > 50 && lists.incoming.count < 150)
+            #expect(lists.incoming.first?.from.username == "fan0")
         }
     }
 

@@ -140,9 +140,10 @@ final class ChatConnection: Sendable {
         switch self.transport {
         case .tcp(let channel):
             channel.close(mode: .all, promise: nil)
-        case .webSocket(_, let outbox):
+        case .webSocket(let channel, let outbox):
             outbox.yield(.close(code: webSocketCode))
             outbox.finish()
+            Self.closeLater(channel)
         }
     }
 
@@ -156,6 +157,7 @@ final class ChatConnection: Sendable {
             written.whenComplete { _ in self.release(bytes) }
             if closeCode != nil {
                 written.whenComplete { _ in channel.close(mode: .all, promise: nil) }
+                Self.closeLater(channel)
             }
         case .webSocket(_, let outbox):
             guard let text = try? message.encodeWebSocketText() else { return false }
@@ -165,9 +167,15 @@ final class ChatConnection: Sendable {
             if let closeCode {
                 outbox.yield(.close(code: closeCode))
                 outbox.finish()
+                if case .webSocket(let channel, _) = self.transport { Self.closeLater(channel) }
             }
         }
         return true
+    }
+
+    /// A peer that does not read never lets the last frame be written: close anyway after 5 s.
+    private static func closeLater(_ channel: any Channel) {
+        channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(mode: .all, promise: nil) }
     }
 
     /// Counts `bytes` as queued. Over the limit: drops the connection and returns `false`.

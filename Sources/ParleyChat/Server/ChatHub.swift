@@ -17,7 +17,13 @@ final class ChatHub: Sendable {
         var connections: [UInt64: ChatConnection] = [:]
         /// The session of each online user.
         var online: [Int64: Online] = [:]
+        /// Friendships made while one side was offline (or between reading its friends and
+        /// attaching), merged into its friend set when it attaches. Bounded.
+        var lateFriends: [Int64: Set<Int64>] = [:]
     }
+
+    /// At most this many users with late friendships are remembered.
+    static let lateFriendsLimit = 100_000
 
     private let state = Mutex(State())
 
@@ -32,35 +38,39 @@ final class ChatHub: Sendable {
         self.state.withLock { $0.connections[connection.id] = connection }
     }
 
-    /// Makes `connection` the session of `userID`, whose friends are `friends`.
-    ///
-    /// - Returns: the session it replaces (to be kicked), and the online friends to tell that the
-    ///   user came online: none when the user was online already (a takeover changes no presence).
-    func attach(_ connection: ChatConnection, userID: Int64, friends: Set<Int64>) -> (
-        replaced: ChatConnection?, notify: [ChatConnection]
-    ) {
+    /// Makes `connection` the session of `userID`, whose friends are `friends`, and tells the
+    /// online friends it came online (unless the user was online already: a takeover changes no
+    /// presence). Returns the session it replaces, to be kicked.
+    func attach(_ connection: ChatConnection, userID: Int64, friends: Set<Int64>) -> ChatConnection? {
         self.state.withLock { state in
+            let friends = friends.union(state.lateFriends.removeValue(forKey: userID) ?? [])
             let previous = state.online[userID]
             state.online[userID] = Online(connection: connection, friends: friends)
             if let previous {
-                return (previous.connection, [])
+                return previous.connection
             }
-            return (nil, friends.compactMap { state.online[$0]?.connection })
+            // Sent under the lock, so that presence changes of one user reach friends in order.
+            for friend in friends {
+                state.online[friend]?.connection.send(.presence(ChatPresence(userId: userID, online: true)))
+            }
+            return nil
         }
     }
 
-    /// Removes a connection that closed. When it was its user's session, the user goes offline:
-    /// the returned connections are the online friends to tell.
-    func closed(_ connection: ChatConnection) -> [ChatConnection] {
+    /// Removes a connection that closed. When it was its user's session, the user goes offline
+    /// and the online friends are told.
+    func closed(_ connection: ChatConnection) {
         self.state.withLock { state in
             state.connections[connection.id] = nil
             guard let userID = connection.userID, let current = state.online[userID],
                 current.connection === connection
             else {
-                return []
+                return
             }
             state.online[userID] = nil
-            return current.friends.compactMap { state.online[$0]?.connection }
+            for friend in current.friends {
+                state.online[friend]?.connection.send(.presence(ChatPresence(userId: userID, online: false)))
+            }
         }
     }
 
@@ -77,8 +87,13 @@ final class ChatHub: Sendable {
     /// Records that two users became friends, for presence.
     func befriend(_ first: Int64, _ second: Int64) {
         self.state.withLock { state in
-            state.online[first]?.friends.insert(second)
-            state.online[second]?.friends.insert(first)
+            for (user, friend) in [(first, second), (second, first)] {
+                if state.online[user] != nil {
+                    state.online[user]?.friends.insert(friend)
+                } else if state.lateFriends[user] != nil || state.lateFriends.count < Self.lateFriendsLimit {
+                    state.lateFriends[user, default: []].insert(friend)
+                }
+            }
         }
     }
 }

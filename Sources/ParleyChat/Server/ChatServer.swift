@@ -102,12 +102,15 @@ public final class ChatServer: Service, Sendable {
             metadata: ["chat.name": "\(self.configuration.name)", "chat.tcp": "\(self.configuration.host):\(self.tcpPort)"]
         )
         let webSocket = self.webSocketApplication()
-        await withDiscardingTaskGroup { group in
+        try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 do {
                     try await webSocket.runService()
                 } catch {
+                    // Without its WebSocket port the server must not run half-way.
                     logger.error("chat WebSocket server failed", metadata: ["error": "\(error)"])
+                    self.webSocketBound.fail(error)
+                    throw error
                 }
                 self.webSocketBound.fail(CancellationError())
             }
@@ -156,13 +159,7 @@ public final class ChatServer: Service, Sendable {
 
     private func ended(_ connection: ChatConnection) {
         connection.drop()
-        guard let userID = connection.userID else {
-            _ = self.services.hub.closed(connection)
-            return
-        }
-        for friend in self.services.hub.closed(connection) {
-            friend.send(.presence(ChatPresence(userId: userID, online: false)))
-        }
+        self.services.hub.closed(connection)
     }
 
     /// Closes connections that did not authenticate in time, and authenticated ones silent for

@@ -91,14 +91,9 @@ struct ChatSession {
             return true
         }
         let user = ChatUser(userId: stored.id, username: stored.username, nickname: stored.nickname)
-        self.connection.authenticated(as: stored.id)
-        let (replaced, notify) = self.hub.attach(self.connection, userID: stored.id, friends: Set(friends.map(\.friend.id)))
-        replaced?.close(
-            after: .kicked(ChatKicked(reason: .loggedInElsewhere, message: "You logged in on another connection.")),
-            webSocketCode: 1000
-        )
         self.user = user
         let configuration = self.services.configuration
+        // The answer first: no push may reach the client before it.
         self.connection.send(
             .authenticated(
                 ChatAuthenticated(
@@ -107,9 +102,12 @@ struct ChatSession {
                 )
             )
         )
-        for friend in notify {
-            friend.send(.presence(ChatPresence(userId: stored.id, online: true)))
-        }
+        self.connection.authenticated(as: stored.id)
+        let replaced = self.hub.attach(self.connection, userID: stored.id, friends: Set(friends.map(\.friend.id)))
+        replaced?.close(
+            after: .kicked(ChatKicked(reason: .loggedInElsewhere, message: "You logged in on another connection.")),
+            webSocketCode: 1000
+        )
         return true
     }
 
@@ -159,15 +157,16 @@ struct ChatSession {
             )
         case .listFriendRequests(let body):
             let lists = try await self.store.pendingFriendRequests(userID: me)
-            self.connection.send(
-                .friendRequests(
-                    ChatFriendRequests(
-                        requestId: body.requestId,
-                        incoming: lists.incoming.map { Self.request($0, withAlias: false) },
-                        outgoing: lists.outgoing.map { Self.request($0, withAlias: true) }
-                    )
-                )
+            var answer = ChatFriendRequests(
+                requestId: body.requestId,
+                incoming: lists.incoming.map { Self.request($0, withAlias: false) },
+                outgoing: lists.outgoing.map { Self.request($0, withAlias: true) }
             )
+            // One frame holds at most 64 KiB: the newest requests wait for a later list.
+            while !Self.fits(.friendRequests(answer)), !(answer.incoming.isEmpty && answer.outgoing.isEmpty) {
+                if answer.incoming.count >= answer.outgoing.count { answer.incoming.removeLast() } else { answer.outgoing.removeLast() }
+            }
+            self.connection.send(.friendRequests(answer))
         case .acceptFriendRequest(let body):
             let accepted = try await self.store.acceptFriendRequest(id: body.friendRequestId, userID: me, alias: body.alias, now: Date())
             let senderID = accepted.request.from.id
@@ -201,11 +200,12 @@ struct ChatSession {
             )
         case .listFriends(let body):
             let friends = try await self.store.friends(userID: me)
-            self.connection.send(
-                .friends(
-                    ChatFriends(requestId: body.requestId, friends: friends.map { Self.friend($0, online: self.hub.isOnline($0.friend.id)) })
-                )
+            var answer = ChatFriends(
+                requestId: body.requestId, friends: friends.map { Self.friend($0, online: self.hub.isOnline($0.friend.id)) }
             )
+            // One frame holds at most 64 KiB (some 300 friends): the list is cut, by username.
+            while !Self.fits(.friends(answer)), !answer.friends.isEmpty { answer.friends.removeLast(max(1, answer.friends.count / 10)) }
+            self.connection.send(.friends(answer))
         case .sendText(let body):
             let receipt = try await self.store.sendText(
                 fromUserID: me, toUserID: body.toUserId, clientMessageID: body.clientMessageId, text: body.text, now: Date()
@@ -219,9 +219,9 @@ struct ChatSession {
                     )
                 )
             )
-            if !receipt.duplicate {
-                self.hub.session(of: receipt.receiverID)?.send(.message(Self.message(text, viewer: receipt.receiverID)))
-            }
+            // Pushed again on a resend too: the first try may have been stored without its push
+            // (an answer lost on the way back); a receiver ignores a seq it holds.
+            self.hub.session(of: receipt.receiverID)?.send(.message(Self.message(text, viewer: receipt.receiverID)))
         case .sync(let body):
             let page = try await self.store.texts(
                 conversationID: body.conversationId, userID: me, afterSeq: body.afterSeq,
@@ -261,6 +261,11 @@ struct ChatSession {
             requestId: body.requestId, conversationId: body.conversationId, messages: messages, lastSeq: page.lastSeq,
             hasMore: hasMore
         )
+    }
+
+    /// Whether a message fits one frame.
+    static func fits(_ message: ChatMessage) -> Bool {
+        (try? message.encode()) != nil
     }
 
     static func message(_ text: ChatText, viewer: Int64) -> ChatTextMessage {
