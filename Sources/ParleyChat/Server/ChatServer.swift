@@ -151,8 +151,10 @@ public final class ChatServer: Service, Sendable {
     /// Runs one connection's session until it ends, then takes the user offline.
     private func serve(_ connection: ChatConnection, inbound: some AsyncSequence<ChatInbound, Never>) async {
         var session = ChatSession(connection: connection, services: self.services)
+        // Frames still queued when the connection closed are not carried out: the client is gone
+        // and resends what was not acknowledged.
         for await item in inbound {
-            guard await session.handle(item) else { break }
+            guard !connection.isClosed, await session.handle(item) else { break }
         }
         self.ended(connection)
     }
@@ -252,7 +254,7 @@ public final class ChatServer: Service, Sendable {
                     case .binary:
                         item = .refused(ChatError(code: .invalidInput, message: "Send text messages."))
                     }
-                    guard await session.handle(item) else { break }
+                    guard !connection.isClosed, await session.handle(item) else { break }
                 }
             } catch {
                 // The peer went away or broke the WebSocket protocol: the session is over.
