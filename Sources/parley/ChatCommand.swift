@@ -35,6 +35,7 @@ struct ChatCommand: AsyncParsableCommand {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await message in connection.messages { session.show(message) }
+                    session.ended()
                     ClientConsole.print("The connection closed.")
                 }
                 group.addTask {
@@ -44,9 +45,17 @@ struct ChatCommand: AsyncParsableCommand {
                     }
                 }
                 group.addTask {
+                    // Commands name friends: read them once the friends list is in.
+                    await session.ready()
+                    var quit = false
                     for await line in Self.standardInputLines() {
-                        guard await session.command(line) else { break }
+                        guard await session.command(line) else {
+                            quit = true
+                            break
+                        }
                     }
+                    // At the end of piped input, give the answers a moment to arrive.
+                    if !quit { try? await Task.sleep(for: .seconds(1)) }
                     try? await connection.send(.logout(ChatLogout()))
                     try? await Task.sleep(for: .milliseconds(200))
                     await connection.close()
@@ -82,9 +91,15 @@ final class ChatTerminal: Sendable {
 
     private let connection: ChatClientConnection
     private let state = Mutex(State())
+    private let loaded = AsyncStream<Void>.makeStream()
 
     init(connection: ChatClientConnection) {
         self.connection = connection
+    }
+
+    /// Returns once the first friends list arrived (or the connection ended).
+    func ready() async {
+        for await _ in self.loaded.stream { return }
     }
 
     /// How often to send a heartbeat, as the server said.
@@ -108,6 +123,11 @@ final class ChatTerminal: Sendable {
         }
     }
 
+    /// The connection is gone: nothing to wait for.
+    func ended() {
+        self.loaded.continuation.finish()
+    }
+
     /// Prints one message from the server.
     func show(_ message: ChatMessage) {
         switch message {
@@ -119,6 +139,7 @@ final class ChatTerminal: Sendable {
             ClientConsole.print("Connected to \(Self.clean(body.serverName)) as \(Self.clean(body.user.username)). Type /help for commands.")
         case .friends(let body):
             body.friends.forEach(self.remember)
+            if body.requestId == "friends" { self.loaded.continuation.finish() }
             guard body.requestId != "friends" || !body.friends.isEmpty else { return }
             for friend in body.friends {
                 let unread = friend.lastSeq - friend.readSeq
@@ -169,6 +190,7 @@ final class ChatTerminal: Sendable {
             if body.messages.isEmpty { ClientConsole.print("  (no messages)") }
         case .error(let body):
             ClientConsole.print("error: \(Self.clean(body.message))")
+            if body.closing { self.loaded.continuation.finish() }
         case .kicked(let body):
             ClientConsole.print("Disconnected: \(Self.clean(body.message))")
         case .textAck, .heartbeatAck, .ok:

@@ -126,6 +126,53 @@ import Glibc
         #expect(try await server.wait() == 0)
     }
 
+    @Test func chatCommandLine() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let server = try ParleyProcess([
+            "serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0",
+            "--chat-ws-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data",
+        ])
+        let url = try await server.waitFor(Self.listening)
+        func account(_ name: String) async throws -> [String: String] {
+            let env = ["PARLEY_GATEWAY": url, "XDG_CONFIG_HOME": folder.path + "/" + name, "PARLEY_PASSWORD": "chat password 1"]
+            let email = "\(name)@example.com"
+            _ = try await ParleyProcess.run(["account", "register", "--username", name, "--email", email], environment: env, stdin: "")
+            let code = try Self.lastCode(inOutbox: folder.path + "/data/outbox")
+            var result = try await ParleyProcess.run(
+                ["account", "register", "--username", name, "--email", email, "--code", code], environment: env
+            )
+            #expect(result.status == 0, "\(result.output)")
+            result = try await ParleyProcess.run(["account", "login", "--username", name], environment: env)
+            #expect(result.status == 0, "\(result.output)")
+            return env
+        }
+        let alice = try await account("alice")
+        let bob = try await account("bob")
+
+        var result = try await ParleyProcess.run(["chat"], environment: alice, stdin: "/search bo\n/add bob Hi Bob, it's Alice\n")
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("Connected to chat-1 as alice."), "\(result.output)")
+        #expect(result.output.contains("bob · none"))
+        #expect(result.output.contains("Friend request sent to bob."))
+
+        result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/requests\n")
+        let request = try #require(result.output.firstMatch(of: /Request #(\d+) from alice: Hi Bob, it's Alice/), "\(result.output)")
+        result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/accept \(request.1) Ally\n")
+        #expect(result.output.contains("You and alice are friends now."), "\(result.output)")
+        result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/msg alice Hello \u{1B}[31mAlice\n/msg carol hi\n")
+        #expect(result.output.contains("carol is not one of your friends"), "\(result.output)")
+
+        // Alice was offline: her friends list says one unread; the history has Bob's text, made safe for a terminal.
+        result = try await ParleyProcess.run(["chat"], environment: alice, stdin: "/friends\n/history bob\n")
+        #expect(result.output.contains("bob · offline · 1 unread"), "\(result.output)")
+        #expect(result.output.contains("#1 bob: Hello"), "\(result.output)")
+        #expect(!result.output.contains("\u{1B}"))
+
+        server.signal(SIGTERM)
+        #expect(try await server.wait() == 0)
+    }
+
     /// The code in the newest message of an outbox folder (the subject says "Your Parley code: NNNNNN").
     static func lastCode(inOutbox folder: String) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".eml") }.sorted()
