@@ -53,6 +53,8 @@ public final class ChatServer: Service, Sendable {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // Most frames are small: start reads at 512 bytes (NIO's default is 2 KiB), grow as needed.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connection = ChatConnection(transport: .tcp(channel), outgoingQueueBytes: configuration.outgoingQueueBytes)
