@@ -348,6 +348,26 @@ struct ChatSystemTests {
         }
     }
 
+    @Test("a client sending faster than its session works is slowed by TCP, and every frame is carried out in order")
+    func inboundBackpressure() async throws {
+        try await ChatSystem.with { system in
+            var configuration = Self.server
+            configuration.inboundQueueFrames = 4
+            configuration.rateBurst = 10_000
+            configuration.ratePerSecond = 10_000
+            try await system.startChatServer(configuration)
+            let aliceID = try await system.register("alice")
+            let alice = try await system.login(aliceID, "alice")
+            for index in 0..<200 {
+                try await alice.send(.listFriendRequests(ChatListFriendRequests(requestId: "q\(index)")))
+            }
+            for index in 0..<200 {
+                guard case .friendRequests(let answer) = try await alice.next() else { throw ChatTestError("frame \(index) refused") }
+                #expect(answer.requestId == "q\(index)")
+            }
+        }
+    }
+
     @Test("when a chat server stops, its clients get a new ticket, reconnect to another and sync what they missed")
     func serverLoss() async throws {
         try await ChatSystem.with { system in

@@ -24,7 +24,7 @@ public final class ChatServer: Service, Sendable {
 
     private let services: ChatServices
     private let listener: any Channel
-    private let accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>)>
+    private let accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>
     private let balancer: (any ChatServerReporting)?
     private let webSocketBound: EventLoopPromise<Int>
 
@@ -48,7 +48,7 @@ public final class ChatServer: Service, Sendable {
             configuration: configuration, hub: ChatHub(), store: store,
             verifier: ChatTicketVerifier(secret: secret, serverName: configuration.name), logger: logger
         )
-        let (accepted, acceptor) = AsyncStream<(ChatConnection, AsyncStream<ChatInbound>)>.makeStream()
+        let (accepted, acceptor) = AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>.makeStream()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -58,16 +58,15 @@ public final class ChatServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connection = ChatConnection(transport: .tcp(channel), outgoingQueueBytes: configuration.outgoingQueueBytes)
-                    let (inbound, continuation) = AsyncStream<ChatInbound>.makeStream(
-                        bufferingPolicy: .bufferingOldest(configuration.inboundQueueFrames)
-                    )
+                    let (inbound, continuation) = AsyncStream<ChatInbound>.makeStream()
+                    let gate = ChatInboundGate(channel: channel, limit: configuration.inboundQueueFrames)
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(ChatFrameDecoder(), maximumBufferSize: ChatFrame.headerLength + ChatFrame.maximumBodyLength),
                         MessageToByteHandler(ChatFrameEncoder()),
-                        ChatTCPHandler(connection: connection, inbound: continuation, configuration: configuration)
+                        ChatTCPHandler(connection: connection, inbound: continuation, gate: gate, configuration: configuration)
                     )
                     services.hub.opened(connection)
-                    acceptor.yield((connection, inbound))
+                    acceptor.yield((connection, inbound, gate))
                 }
             }
             .bind(host: configuration.host, port: configuration.tcpPort).get()
@@ -80,7 +79,7 @@ public final class ChatServer: Service, Sendable {
 
     private init(
         configuration: ChatServerConfiguration, tcpPort: Int, services: ChatServices, listener: any Channel,
-        accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>)>, balancer: (any ChatServerReporting)?
+        accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>, balancer: (any ChatServerReporting)?
     ) {
         self.configuration = configuration
         self.tcpPort = tcpPort
@@ -118,8 +117,8 @@ public final class ChatServer: Service, Sendable {
             }
             group.addTask {
                 await withDiscardingTaskGroup { sessions in
-                    for await (connection, inbound) in self.accepted {
-                        sessions.addTask { await self.serve(connection, inbound: inbound) }
+                    for await (connection, inbound, gate) in self.accepted {
+                        sessions.addTask { await self.serve(connection, inbound: inbound, gate: gate) }
                     }
                 }
             }
@@ -151,12 +150,13 @@ public final class ChatServer: Service, Sendable {
     // MARK: Connections
 
     /// Runs one connection's session until it ends, then takes the user offline.
-    private func serve(_ connection: ChatConnection, inbound: some AsyncSequence<ChatInbound, Never>) async {
+    private func serve(_ connection: ChatConnection, inbound: AsyncStream<ChatInbound>, gate: ChatInboundGate) async {
         var session = ChatSession(connection: connection, services: self.services)
         // Frames still queued when the connection closed are not carried out: the client is gone
         // and resends what was not acknowledged.
         for await item in inbound {
             guard !connection.isClosed, await session.handle(item) else { break }
+            gate.handled()
         }
         self.ended(connection)
     }

@@ -31,7 +31,8 @@ public struct ChatServerConfiguration: Sendable {
     public var rateBurst: Int
     /// Frames per second the burst refills at.
     public var ratePerSecond: Int
-    /// Frames received and not yet handled, per connection, before `rate_limited`.
+    /// Frames received and not yet handled, per TCP connection, at which the server stops reading
+    /// from it until its session catches up (backpressure on the client, not an error).
     public var inboundQueueFrames: Int
     /// How often idle and unauthenticated connections are looked for.
     public var sweepInterval: Duration
