@@ -13,7 +13,7 @@ struct ChatCommand: AsyncParsableCommand {
         abstract: "Chat with friends in the terminal (log in first with `parley account login`).",
         discussion: """
             Commands, one per line: /search NAME · /add NAME [MESSAGE] · /requests · /accept ID [ALIAS] · \
-            /decline ID · /friends · /msg NAME TEXT · /history NAME · /quit. Incoming texts, requests and \
+            /decline ID · /friends · /msg NAME TEXT · /history NAME (the last 50 texts) · /quit. Incoming texts, requests and \
             presence changes are printed as they arrive.
             """
     )
@@ -236,7 +236,9 @@ final class ChatTerminal: Sendable {
                 try await self.connection.send(.sendText(ChatSendText(clientMessageId: UUID().uuidString, toUserId: friend.userId, text: words[2])))
             case "/history" where words.count > 1:
                 let friend = try self.friend(words[1])
-                try await self.connection.send(.sync(ChatSync(requestId: id, conversationId: friend.conversationId, afterSeq: 0)))
+                // The last 50 texts as of the friends list, and any newer.
+                let after = max(0, friend.lastSeq - 50)
+                try await self.connection.send(.sync(ChatSync(requestId: id, conversationId: friend.conversationId, afterSeq: after)))
             default:
                 ClientConsole.print("Unknown command or missing argument; /help lists them.")
             }
