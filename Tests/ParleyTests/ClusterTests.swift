@@ -163,15 +163,23 @@ struct ClusterTests {
         let cluster = try await Cluster.start(backends: 2, gateway: false)
         let backends = cluster.backends.compactMap { $0 }
         let first = try await Self.leader(of: backends)
-        // The follower names the leader.
+        // The follower names the leader, once its watch of the election has seen it (it may answer
+        // "no leader is known" for a moment after the leader is elected).
         let follower = JSONRPCClient(configuration: .init(host: "127.0.0.1", port: backends[1 - first].port))
-        let refusal = await #expect(throws: JSONRPCClientError.self) {
-            _ = try await follower.call(BackendAPI.list, BackendAPI.ListParams(limit: 1, before: nil), as: BackendAPI.PostPage.self)
-        }
+        let named = "the leader is 127.0.0.1:\(backends[first].port)"
+        var refusal: JSONRPCClientError?
+        let deadline = ContinuousClock.now + .seconds(5)
+        repeat {
+            refusal = await #expect(throws: JSONRPCClientError.self) {
+                _ = try await follower.call(BackendAPI.list, BackendAPI.ListParams(limit: 1, before: nil), as: BackendAPI.PostPage.self)
+            }
+            if case .remote(_, let message)? = refusal?.code, message.contains(named) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now < deadline
         await follower.shutdown()
         if case .remote(let code, let message)? = refusal?.code {
             #expect(code == "not_leader")
-            #expect(message.contains("the leader is 127.0.0.1:\(backends[first].port)"), "\(message)")
+            #expect(message.contains(named), "\(message)")
         } else {
             Issue.record("expected not_leader from the follower, got \(String(describing: refusal))")
         }
