@@ -1,4 +1,5 @@
 import JSONRPC
+import ParleyCore
 import Logging
 import ServiceLifecycle
 import ZooKeeperClient
@@ -34,35 +35,44 @@ public struct GatewayService: Service {
     public func run() async throws {
         var configuration = self.configuration
         configuration.contactsServers += await self.contacts()
-        if let zookeeper = self.zookeeper {
-            let cluster = ClusterBackend(zookeeper: zookeeper, logger: configuration.logger)
-            let app = try await buildGateway(backend: cluster, configuration: configuration, onListening: self.onListening)
-            // The gateway stops first (last in the group), then the election watch.
-            let group = ServiceGroup(services: [cluster, app], logger: configuration.logger)
-            try await withGracefulShutdownHandler {
-                try await group.run()
-            } onGracefulShutdown: {
-                Task { await group.triggerGracefulShutdown() }
-            }
-            return
+        try await runWithBackend(zookeeper: self.zookeeper, address: self.backend, logger: configuration.logger) { backend in
+            try await buildGateway(backend: backend, configuration: configuration, onListening: self.onListening)
         }
-        let address = try await self.backend()
-        var logger = self.configuration.logger
-        logger[metadataKey: "jsonrpc.backend"] = "\(address.host):\(address.port)"
-        // Longer than the backend's own database timeouts (connect 5 s + query 10 s), so a slow
-        // write is not reported as failed while it still commits.
-        let client = JSONRPCClient(
-            configuration: .init(host: address.host, port: address.port, requestTimeout: .seconds(20), logger: logger)
-        )
-        let app = try await buildGateway(
-            backend: RPCBackend(client: client, logger: logger), configuration: configuration, onListening: self.onListening
-        )
-        do {
-            try await app.run()
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-        await client.shutdown()
     }
+}
+
+/// Runs the service `make` builds on the backend, until it ends: with `zookeeper`, the cluster's
+/// leader, followed through the election (the service stops first, then the election watch);
+/// else the backend at `address()`, through a JSON-RPC client closed at the end. Gateways and
+/// chat servers reach the backend this way.
+public func runWithBackend(
+    zookeeper: ZooKeeperClient.Configuration?,
+    address: @Sendable () async throws -> (host: String, port: Int),
+    logger: Logger,
+    _ make: (any Backend & ChatRepository) async throws -> any Service
+) async throws {
+    if let zookeeper {
+        let cluster = ClusterBackend(zookeeper: zookeeper, logger: logger)
+        let service = try await make(cluster)
+        let group = ServiceGroup(services: [cluster, service], logger: logger)
+        try await withGracefulShutdownHandler {
+            try await group.run()
+        } onGracefulShutdown: {
+            Task { await group.triggerGracefulShutdown() }
+        }
+        return
+    }
+    let (host, port) = try await address()
+    var logger = logger
+    logger[metadataKey: "jsonrpc.backend"] = "\(host):\(port)"
+    // Longer than the backend's own database timeouts (connect 5 s + query 10 s), so a slow
+    // write is not reported as failed while it still commits.
+    let client = JSONRPCClient(configuration: .init(host: host, port: port, requestTimeout: .seconds(20), logger: logger))
+    do {
+        try await make(RPCBackend(client: client, logger: logger)).run()
+    } catch {
+        await client.shutdown()
+        throw error
+    }
+    await client.shutdown()
 }

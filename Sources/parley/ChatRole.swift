@@ -1,4 +1,3 @@
-import JSONRPC
 import Logging
 import ParleyBalancer
 import ParleyChat
@@ -18,32 +17,12 @@ struct ChatRole: Service {
 
     func run() async throws {
         let logger = Logger(label: "parley.chat")
-        if let zookeeper = self.zookeeper {
-            let cluster = ClusterBackend(zookeeper: zookeeper, logger: logger)
-            let server = try await self.bind(store: cluster, logger: logger)
-            // The chat server stops first (last in the group), then the election watch.
-            let group = ServiceGroup(services: [cluster, server], logger: logger)
-            try await withGracefulShutdownHandler {
-                try await group.run()
-            } onGracefulShutdown: {
-                Task { await group.triggerGracefulShutdown() }
-            }
-            return
+        try await runWithBackend(zookeeper: self.zookeeper, address: self.backend, logger: logger) { store in
+            try await self.bind(store: store, logger: logger)
         }
-        let address = try await self.backend()
-        let client = JSONRPCClient(
-            configuration: .init(host: address.host, port: address.port, requestTimeout: .seconds(20), logger: logger)
-        )
-        do {
-            try await self.bind(store: RPCBackend(client: client, logger: logger), logger: logger).run()
-        } catch {
-            await client.shutdown()
-            throw error
-        }
-        await client.shutdown()
     }
 
-    private func bind(store: any ChatRepository & Sendable, logger: Logger) async throws -> ChatServer {
+    private func bind(store: any ChatRepository, logger: Logger) async throws -> ChatServer {
         let server = try await ChatServer.bind(
             configuration: self.configuration, store: store, secret: self.secret, balancer: self.balancer, logger: logger
         )

@@ -62,9 +62,6 @@ public final class ChatClientConnection: Sendable {
         try await self.channel.setOption(.autoRead, value: false)
     }
 
-    /// Whether the connection is still open.
-    public var isActive: Bool { self.channel.isActive }
-
     private final class Reader: ChannelInboundHandler {
         typealias InboundIn = ChatFrame
         let continuation: AsyncStream<ChatMessage>.Continuation

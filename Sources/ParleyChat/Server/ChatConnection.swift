@@ -40,14 +40,6 @@ final class ChatConnection: Sendable {
     let id: UInt64
     /// When the connection was accepted.
     let openedAt: ContinuousClock.Instant
-    /// `tcp` or `websocket`, for logs and metrics.
-    var transportName: String {
-        switch self.transport {
-        case .tcp: "tcp"
-        case .webSocket: "websocket"
-        }
-    }
-
     private let transport: Transport
     private let limit: Int
     private let state: Mutex<State>
@@ -97,15 +89,25 @@ final class ChatConnection: Sendable {
 
     /// Queues `message`; drops the connection instead when the outgoing queue would overflow.
     /// Returns `false` when the message was not queued.
+    ///
+    /// A message whose encoding (in this connection's form) is over 64 KiB is passed to `shorten`
+    /// and sent as it comes back, until it fits; `nil` from `shorten` gives up.
     @discardableResult
-    func send(_ message: ChatMessage) -> Bool {
-        self.enqueue(message, thenClose: nil)
+    func send(_ message: ChatMessage, shortenedBy shorten: (ChatMessage) -> ChatMessage? = { _ in nil }) -> Bool {
+        var message = message
+        while true {
+            if let encoded = self.encode(message) {
+                return self.enqueue(encoded, thenClose: nil)
+            }
+            guard let shorter = shorten(message) else { return false }
+            message = shorter
+        }
     }
 
     /// Sends `message`, then closes (with `webSocketCode` on WebSocket) once it is written.
     func close(after message: ChatMessage?, webSocketCode: UInt16 = 1000) {
-        if let message {
-            if self.enqueue(message, thenClose: webSocketCode) { return }
+        if let encoded = message.flatMap(self.encode), self.enqueue(encoded, thenClose: webSocketCode) {
+            return
         }
         self.closeNow(webSocketCode: webSocketCode)
     }
@@ -147,10 +149,23 @@ final class ChatConnection: Sendable {
         }
     }
 
-    private func enqueue(_ message: ChatMessage, thenClose closeCode: UInt16?) -> Bool {
+    /// A message in the form of this connection's transport.
+    private enum Encoded {
+        case frame(ChatFrame)
+        case text(String)
+    }
+
+    /// The message encoded for the transport; `nil` when it is over 64 KiB.
+    private func encode(_ message: ChatMessage) -> Encoded? {
         switch self.transport {
-        case .tcp(let channel):
-            guard let frame = try? message.encode(allocator: channel.allocator) else { return false }
+        case .tcp(let channel): (try? message.encode(allocator: channel.allocator)).map(Encoded.frame)
+        case .webSocket: (try? message.encodeWebSocketText()).map(Encoded.text)
+        }
+    }
+
+    private func enqueue(_ encoded: Encoded, thenClose closeCode: UInt16?) -> Bool {
+        switch (self.transport, encoded) {
+        case (.tcp(let channel), .frame(let frame)):
             let bytes = ChatFrame.headerLength + frame.body.readableBytes
             guard self.reserve(bytes, closing: closeCode != nil) else { return false }
             let written = channel.writeAndFlush(frame)
@@ -159,16 +174,17 @@ final class ChatConnection: Sendable {
                 written.whenComplete { _ in channel.close(mode: .all, promise: nil) }
                 Self.closeLater(channel)
             }
-        case .webSocket(_, let outbox):
-            guard let text = try? message.encodeWebSocketText() else { return false }
+        case (.webSocket(let channel, let outbox), .text(let text)):
             let bytes = text.utf8.count
             guard self.reserve(bytes, closing: closeCode != nil) else { return false }
             outbox.yield(.text(text, bytes: bytes))
             if let closeCode {
                 outbox.yield(.close(code: closeCode))
                 outbox.finish()
-                if case .webSocket(let channel, _) = self.transport { Self.closeLater(channel) }
+                Self.closeLater(channel)
             }
+        case (.tcp, .text), (.webSocket, .frame):
+            return false
         }
         return true
     }

@@ -28,9 +28,6 @@ public final class ChatServer: Service, Sendable {
     private let balancer: (any ChatServerReporting)?
     private let webSocketBound: EventLoopPromise<Int>
 
-    /// The number of open client connections.
-    public var connectionCount: Int { self.services.hub.connectionCount }
-
     /// Binds the TCP port and prepares the server; ``run()`` serves.
     ///
     /// - Parameters:
@@ -247,11 +244,8 @@ public final class ChatServer: Service, Sendable {
                     let item: ChatInbound
                     switch message {
                     case .text(let text):
-                        do throws(ChatMessageDecodingError) {
-                            let decoded = try ChatMessage.decode(webSocketText: text, direction: .clientToServer)
-                            item = admitted ? .message(decoded) : .refused(ChatTCPHandler.rateLimited(decoded))
-                        } catch {
-                            item = .refused(error.reply ?? ChatError(code: .invalidInput, message: error.message))
+                        item = ChatInbound(admitted: admitted) { () throws(ChatMessageDecodingError) in
+                            try ChatMessage.decode(webSocketText: text, direction: .clientToServer)
                         }
                     case .binary:
                         item = .refused(ChatError(code: .invalidInput, message: "Send text messages."))

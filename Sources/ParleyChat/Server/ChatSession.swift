@@ -19,6 +19,26 @@ enum ChatInbound: Sendable {
     case message(ChatMessage)
     /// A frame that could not be carried out: its error answer (decoding, rate limit).
     case refused(ChatError)
+
+    /// A client's frame as its session takes it: the decoded message; or refused, with the
+    /// decoder's answer, or `rate_limited` (with the message's ids) when it was not `admitted`.
+    init(admitted: Bool, decoding decode: () throws(ChatMessageDecodingError) -> ChatMessage) {
+        let message: ChatMessage
+        do {
+            message = try decode()
+        } catch {
+            self = .refused(error.reply ?? ChatError(code: .invalidInput, message: error.message))
+            return
+        }
+        guard admitted else {
+            var refusal = ChatError(code: .rateLimited, message: "Too many messages: slow down and try again in a second.")
+            refusal.requestId = ChatSession.requestId(of: message)
+            if case .sendText(let body) = message { refusal.clientMessageId = body.clientMessageId }
+            self = .refused(refusal)
+            return
+        }
+        self = .message(message)
+    }
 }
 
 /// One connection's conversation with the server: handles its messages one at a time, in order,
@@ -157,16 +177,17 @@ struct ChatSession {
             )
         case .listFriendRequests(let body):
             let lists = try await self.store.pendingFriendRequests(userID: me)
-            var answer = ChatFriendRequests(
+            let answer = ChatFriendRequests(
                 requestId: body.requestId,
                 incoming: lists.incoming.map { Self.request($0, withAlias: false) },
                 outgoing: lists.outgoing.map { Self.request($0, withAlias: true) }
             )
             // One frame holds at most 64 KiB: the newest requests wait for a later list.
-            while !Self.fits(.friendRequests(answer)), !(answer.incoming.isEmpty && answer.outgoing.isEmpty) {
+            self.connection.send(.friendRequests(answer)) { message in
+                guard case .friendRequests(var answer) = message, !(answer.incoming.isEmpty && answer.outgoing.isEmpty) else { return nil }
                 if answer.incoming.count >= answer.outgoing.count { answer.incoming.removeLast() } else { answer.outgoing.removeLast() }
+                return .friendRequests(answer)
             }
-            self.connection.send(.friendRequests(answer))
         case .acceptFriendRequest(let body):
             let accepted = try await self.store.acceptFriendRequest(id: body.friendRequestId, userID: me, alias: body.alias, now: Date())
             let senderID = accepted.request.from.id
@@ -200,12 +221,15 @@ struct ChatSession {
             )
         case .listFriends(let body):
             let friends = try await self.store.friends(userID: me)
-            var answer = ChatFriends(
+            let answer = ChatFriends(
                 requestId: body.requestId, friends: friends.map { Self.friend($0, online: self.hub.isOnline($0.friend.id)) }
             )
             // One frame holds at most 64 KiB (some 300 friends): the list is cut, by username.
-            while !Self.fits(.friends(answer)), !answer.friends.isEmpty { answer.friends.removeLast(max(1, answer.friends.count / 10)) }
-            self.connection.send(.friends(answer))
+            self.connection.send(.friends(answer)) { message in
+                guard case .friends(var answer) = message, !answer.friends.isEmpty else { return nil }
+                answer.friends.removeLast(max(1, answer.friends.count / 10))
+                return .friends(answer)
+            }
         case .sendText(let body):
             let receipt = try await self.store.sendText(
                 fromUserID: me, toUserID: body.toUserId, clientMessageID: body.clientMessageId, text: body.text, now: Date()
@@ -227,7 +251,18 @@ struct ChatSession {
                 conversationID: body.conversationId, userID: me, afterSeq: body.afterSeq,
                 limit: body.limit ?? ChatLimits.defaultSyncLimit
             )
-            self.connection.send(.syncResult(Self.syncResult(page, body: body, viewer: me)))
+            let result = ChatSyncResult(
+                requestId: body.requestId, conversationId: body.conversationId,
+                messages: page.texts.map { Self.message($0, viewer: me) }, lastSeq: page.lastSeq, hasMore: page.hasMore
+            )
+            // One frame holds at most 64 KiB: texts are dropped from the end, and `hasMore` set,
+            // until it fits; one text always fits (its limits keep it far below the frame's).
+            self.connection.send(.syncResult(result)) { message in
+                guard case .syncResult(var result) = message, result.messages.count > 1 else { return nil }
+                result.messages.removeLast(max(1, result.messages.count / 10))
+                result.hasMore = true
+                return .syncResult(result)
+            }
         case .markRead(let body):
             try await self.store.markRead(conversationID: body.conversationId, userID: me, seq: body.seq)
             self.connection.send(.ok(ChatOK(requestId: body.requestId)))
@@ -240,33 +275,6 @@ struct ChatSession {
     }
 
     // MARK: Conversions
-
-    /// A sync page that fits one frame: texts are dropped from the end (and `hasMore` set) until
-    /// it does; one text always fits (its limits keep it far below the frame's).
-    static func syncResult(_ page: ChatPage, body: ChatSync, viewer: Int64) -> ChatSyncResult {
-        var messages = page.texts.map { Self.message($0, viewer: viewer) }
-        var hasMore = page.hasMore
-        // Worst case per text: every byte escaped as \u00XX (6 bytes), plus the fixed fields.
-        let budget = ChatFrame.maximumBodyLength - 512
-        var used = 0
-        for (index, message) in messages.enumerated() {
-            used += message.text.utf8.count * 6 + (message.clientMessageId?.utf8.count ?? 0) + 160
-            if used > budget, index > 0 {
-                messages.removeSubrange(index...)
-                hasMore = true
-                break
-            }
-        }
-        return ChatSyncResult(
-            requestId: body.requestId, conversationId: body.conversationId, messages: messages, lastSeq: page.lastSeq,
-            hasMore: hasMore
-        )
-    }
-
-    /// Whether a message fits one frame.
-    static func fits(_ message: ChatMessage) -> Bool {
-        (try? message.encode()) != nil
-    }
 
     static func message(_ text: ChatText, viewer: Int64) -> ChatTextMessage {
         ChatTextMessage(

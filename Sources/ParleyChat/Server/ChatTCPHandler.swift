@@ -30,15 +30,10 @@ final class ChatTCPHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
         let admitted = self.connection.admitFrame(burst: self.configuration.rateBurst, perSecond: self.configuration.ratePerSecond)
-        let item: ChatInbound
-        do throws(ChatMessageDecodingError) {
-            let message = try ChatMessage.decode(frame: frame, direction: .clientToServer)
-            item = admitted ? .message(message) : .refused(Self.rateLimited(message))
-        } catch {
-            item = .refused(error.reply ?? ChatError(code: .invalidInput, message: error.message))
-        }
         // Bounded by the gate, give or take the frames of one read.
-        self.inbound.yield(item)
+        self.inbound.yield(ChatInbound(admitted: admitted) { () throws(ChatMessageDecodingError) in
+            try ChatMessage.decode(frame: frame, direction: .clientToServer)
+        })
         if self.gate.arrived() {
             context.channel.setOption(.autoRead, value: false).whenFailure { _ in }
         }
@@ -56,18 +51,6 @@ final class ChatTCPHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.connection.closedByPeer()
         self.inbound.finish()
         context.fireChannelInactive()
-    }
-
-    /// `rate_limited` for a frame not carried out, with its ids when it had any.
-    static func rateLimited(_ message: ChatMessage?) -> ChatError {
-        var error = ChatError(code: .rateLimited, message: "Too many messages: slow down and try again in a second.")
-        if let message {
-            error.requestId = ChatSession.requestId(of: message)
-            if case .sendText(let body) = message {
-                error.clientMessageId = body.clientMessageId
-            }
-        }
-        return error
     }
 }
 
