@@ -236,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "ParleyBalancerTests",
             dependencies: [
-                "ParleyBalancer", "ParleyCore", "ParleyGRPC", logging, serviceLifecycle, grpcCore, grpcHTTP2,
+                "ParleyBalancer", "ParleyCore", "ParleyGRPC", "ParleyTestSupport", logging, serviceLifecycle, grpcCore, grpcHTTP2,
             ],
             swiftSettings: swiftSettings
         ),

@@ -47,7 +47,7 @@ public final class ClusterBackend: Backend, Service {
     /// Watches the election until shutdown; with ZooKeeper down it keeps the last leader it saw
     /// (that backend refuses calls itself once it no longer leads).
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     let client = try await ZooKeeperClient.connect(configuration: self.zookeeper)

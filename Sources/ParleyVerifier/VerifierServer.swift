@@ -1,6 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import ParleyGRPC
 import ServiceLifecycle
 
 /// The verifier role's server: ``VerificationGRPCService`` over gRPC on HTTP/2, as a `Service`.
@@ -42,16 +43,8 @@ public struct VerifierServer: Service {
     ///   - codes: The rules of the codes.
     ///   - logger: For the server's start and stop, and for failures that are not the user's.
     public init(host: String, port: Int, codes: VerificationCodes, logger: Logger = Logger(label: "parley.verifier")) {
-        let host = host == "localhost" ? "127.0.0.1" : host
-        let address: GRPCNIOTransportCore.SocketAddress =
-            host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port)
-        let transport = HTTP2ServerTransport.Posix(
-            address: address,
-            transportSecurity: .plaintext,
-            config: .defaults { config in
-                config.rpc.maxRequestPayloadSize = Limits.maxRequestBytes
-                config.connection.maxGraceTime = Limits.gracePeriod
-            }
+        let (host, transport) = PlaintextServerTransport.make(
+            host: host, port: port, maxRequestBytes: Limits.maxRequestBytes, gracePeriod: Limits.gracePeriod
         )
         self.host = host
         self.server = GRPCServer(

@@ -23,9 +23,18 @@ struct ChatRole: Service {
     }
 
     private func bind(store: any ChatRepository, logger: Logger) async throws -> ChatServer {
-        let server = try await ChatServer.bind(
-            configuration: self.configuration, store: store, secret: self.secret, balancer: self.balancer, logger: logger
-        )
+        let server: ChatServer
+        do {
+            server = try await ChatServer.bind(
+                configuration: self.configuration, store: store, secret: self.secret, balancer: self.balancer, logger: logger
+            )
+        } catch {
+            logger.error(
+                "chat server cannot listen",
+                metadata: ["chat.tcp": "\(self.configuration.host):\(self.configuration.tcpPort)", "error": "\(error)"]
+            )
+            throw error
+        }
         let host = self.configuration.host
         announce("chat server \(self.configuration.name) listening on \(host):\(server.tcpPort) (TCP)")
         Task {

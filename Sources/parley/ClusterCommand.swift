@@ -186,7 +186,7 @@ private func launch(
 
 /// Starts `process` with its output in `log`; with a `pattern`, waits for its first capture in the log.
 private func start(_ process: Process, arguments: [String], log: URL, until pattern: String?) async throws -> (pid: Int32, address: String) {
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     let handle = try FileHandle(forWritingTo: log)
     process.arguments = arguments
     process.standardOutput = handle

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -80,7 +81,7 @@ struct BalancerGRPCTests {
 
             // chat-2 goes silent (a crash): after its lease, chat-1 gets everyone, despite its load.
             twoTask.cancel()
-            _ = try? await GRPCTesting.value(of: twoTask, within: .seconds(5))
+            _ = try? await twoTask.value(within: .seconds(5))
             let dropped = try await GRPCTesting.eventually(within: .seconds(5)) {
                 server.registry.servers().map(\.info.name) == ["chat-1"]
             }
@@ -91,7 +92,7 @@ struct BalancerGRPCTests {
 
             // chat-1 stops too: nothing to assign.
             oneTask.cancel()
-            _ = try? await GRPCTesting.value(of: oneTask, within: .seconds(5))
+            _ = try? await oneTask.value(within: .seconds(5))
             #expect(try await GRPCTesting.eventually(within: .seconds(5)) { server.registry.servers().isEmpty })
             let none = try await BalancerTesting.parleyError { _ = try await client.assign(userID: 5, username: "eve") }
             #expect(none == ParleyError.noChatServer)
@@ -217,7 +218,7 @@ struct BalancerGRPCTests {
             })
 
             firstTask.cancel()
-            _ = try? await GRPCTesting.value(of: firstTask, within: .seconds(5))
+            _ = try? await firstTask.value(within: .seconds(5))
 
             var restarted = configuration
             restarted.port = port
@@ -253,7 +254,7 @@ struct BalancerGRPCTests {
         let chatTask = Task { try await chatGroup.run() }
         #expect(try await GRPCTesting.eventually(within: .seconds(5)) { server.registry.servers().count == 1 })
         await chatGroup.triggerGracefulShutdown()
-        try await GRPCTesting.value(of: chatTask, within: .seconds(5))
+        try await chatTask.value(within: .seconds(5))
         // No more reports: the lease (600 ms) runs out.
         #expect(try await GRPCTesting.eventually(within: .seconds(5)) { server.registry.servers().isEmpty })
 
@@ -262,7 +263,7 @@ struct BalancerGRPCTests {
             let none = try await BalancerTesting.parleyError { _ = try await other.assign(userID: 1, username: "alice") }
             #expect(none == .noChatServer)
             await serverGroup.triggerGracefulShutdown()
-            try await GRPCTesting.value(of: serverTask, within: .seconds(5))
+            try await serverTask.value(within: .seconds(5))
             let down = try await BalancerTesting.parleyError { _ = try await other.assign(userID: 1, username: "alice") }
             #expect(down == .balancerUnreachable)
         }
@@ -283,7 +284,7 @@ struct BalancerGRPCTests {
             let call = Task { try await connection.register(BalancerTesting.server("chat-1")) }
             try await Task.sleep(for: .milliseconds(100))
             group.addTask { try await server.run() }
-            let terms = try await GRPCTesting.value(of: call, within: .seconds(5))
+            let terms = try await call.value(within: .seconds(5))
             #expect(terms.reportInterval == .seconds(2))
             try await connection.reportLoad(name: "chat-1", connections: 1)
             let assigning: any ChatServerAssigning = connection

@@ -106,7 +106,7 @@ final class ChatSystem: Sendable {
         _ = try await server.webSocketPort()
         // Registered with the balancer?
         let deadline = ContinuousClock.now + .seconds(5)
-        while await !self.balancerServer.registry.servers().contains(where: { $0.info.name == configuration.name }) {
+        while !self.balancerServer.registry.servers().contains(where: { $0.info.name == configuration.name }) {
             guard ContinuousClock.now < deadline else { throw ChatTestError("\(configuration.name) did not register") }
             try await Task.sleep(for: .milliseconds(10))
         }

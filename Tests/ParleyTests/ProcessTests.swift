@@ -56,7 +56,8 @@ import Glibc
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let data = folder.path + "/data"
-        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", data]
+        let arguments = ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0", "--chat-ws-port", "0",
+            "--listen", "127.0.0.1:0", "--data-dir", data]
         let first = try ParleyProcess(arguments)
         let url = try await first.waitFor(Self.listening)
         #expect(first.text.contains("data: \(data)/parley.sqlite"))
@@ -75,7 +76,8 @@ import Glibc
     @Test func commandLineClient() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
-        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data"])
+        let server = try ParleyProcess(["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0", "--chat-ws-port", "0",
+            "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data"])
         let url = try await server.waitFor(Self.listening)
         let config = folder.path + "/config"
         let env = ["PARLEY_GATEWAY": url, "XDG_CONFIG_HOME": config, "PARLEY_PASSWORD": "cli password 1"]
@@ -222,7 +224,8 @@ import Glibc
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let serve = try ParleyProcess(
-            ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path, "--skip-migrations"],
+            ["serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0", "--chat-ws-port", "0",
+            "--listen", "127.0.0.1:0", "--data-dir", folder.path, "--skip-migrations"],
             environment: env
         )
         let gateway = try await serve.waitFor(Self.listening)

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import ParleyVerifier
 import SMTPClient
 
@@ -35,34 +36,10 @@ enum GRPCTesting {
         let task = Task { try await server.run() }
         let port = try await server.boundPort()
         task.cancel()
-        _ = try? await Self.value(of: task, within: .seconds(5))
+        _ = try? await task.value(within: .seconds(5))
         return port
     }
 
-    /// The value of `task`; when it takes longer than `limit`, `task` is cancelled and `TimedOut`
-    /// thrown (so that a test that would hang fails instead).
-    static func value<T: Sendable>(of task: Task<T, any Error>, within limit: Duration) async throws -> T {
-        try await withThrowingTaskGroup { group in
-            group.addTask {
-                try await withTaskCancellationHandler {
-                    try await task.value
-                } onCancel: {
-                    task.cancel()
-                }
-            }
-            group.addTask {
-                try await Task.sleep(for: limit)
-                throw TimedOut(limit: limit)
-            }
-            defer { group.cancelAll() }
-            return try await group.next()!
-        }
-    }
-
-    /// A task did not finish in time.
-    struct TimedOut: Error {
-        var limit: Duration
-    }
 }
 
 /// A mailer that holds every message until opened.

@@ -1,3 +1,4 @@
+import ParleyTestSupport
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import ParleyCore
@@ -143,7 +144,7 @@ struct VerificationGRPCTests {
             let call = Task { try await late.issue(email: self.email, purpose: .register, clientAddress: nil) }
             try await Task.sleep(for: .milliseconds(200))
             try await GRPCTesting.running(late) {
-                let issued = try await GRPCTesting.value(of: call, within: .seconds(5))
+                let issued = try await call.value(within: .seconds(5))
                 #expect(issued.email.normalized == self.email)
             }
         }
@@ -177,7 +178,7 @@ struct VerificationGRPCTests {
             _ = try await client.issue(email: "one@example.com", purpose: .register, clientAddress: nil)
 
             firstTask.cancel()
-            _ = try? await GRPCTesting.value(of: firstTask, within: .seconds(5))
+            _ = try? await firstTask.value(within: .seconds(5))
             let down = try await VerifierTesting.parleyError {
                 try await client.check(email: "one@example.com", purpose: .register, code: try await mailer.lastCode())
             }
@@ -219,9 +220,9 @@ struct VerificationGRPCTests {
             await group.triggerGracefulShutdown()
             try await Task.sleep(for: .milliseconds(100))
             await mailer.open()
-            let issued = try await GRPCTesting.value(of: call, within: .seconds(5))
+            let issued = try await call.value(within: .seconds(5))
             #expect(issued.email.normalized == self.email)
-            try await GRPCTesting.value(of: groupTask, within: .seconds(5))
+            try await groupTask.value(within: .seconds(5))
             #expect(await mailer.sentCount == 1)
             let after = try await VerifierTesting.parleyError {
                 _ = try await client.issue(email: "bob@example.com", purpose: .register, clientAddress: nil)
