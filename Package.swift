@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "ParleyStorage",
             dependencies: [
-                "ParleyCore", sqliteNIO, postgresNIO, nioSSL, logging, serviceLifecycle,
+                "ParleyCore", sqliteNIO, postgresNIO, nioCore, nioSSL, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import ParleyCore
 import SQLiteNIO
 
@@ -102,7 +103,7 @@ public struct SQLiteStorage: Storage {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
             } catch {
-                try? await connection.close()
+                try? await (connection.close() as EventLoopFuture<Void>).get()
                 throw error
             }
         }
@@ -147,8 +148,11 @@ public struct SQLiteStorage: Storage {
         return claimed
     }
 
-    /// Closes the connection; the storage and its repositories are unusable afterwards.
+    /// Closes the connection, also when the calling task is cancelled (a service group that
+    /// stops on a failure cancels its services); the storage is unusable afterwards.
     public func close() async throws {
-        try await self.connection.close()
+        // SQLiteNIO's async `close()` skips the work in a cancelled task; its future does not.
+        let closed: EventLoopFuture<Void> = self.connection.close()
+        try await closed.get()
     }
 }

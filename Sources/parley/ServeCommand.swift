@@ -134,21 +134,21 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "parley")
 
         var services: [any Service] = []
+        let failures = RoleFailures()
+        func role(_ name: String, _ service: any Service) -> RoleService {
+            RoleService(name: name, service: service, failures: failures)
+        }
         var redis: RedisClient?
         var verifierServer: VerifierServer?
         if self.role == .all || self.role == .verifier {
             let (codes, client) = try settings.verificationCodes()
             redis = client
             // In one process the verifier is reached over loopback only, like the backend.
-            let server = VerifierServer(
-                host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.verifierPort, codes: codes,
-                logger: Logger(label: "parley.verifier")
-            )
+            let host = self.role == .all ? "127.0.0.1" : settings.host
+            let server = VerifierServer(host: host, port: settings.verifierPort, codes: codes, logger: Logger(label: "parley.verifier"))
             verifierServer = server
-            services.append(server)
-            services.append(AnnounceService(name: "verifier (gRPC)") {
-                try? SocketAddress(ipAddress: self.role == .all ? "127.0.0.1" : settings.host, port: await server.boundPort())
-            })
+            services.append(role("verifier (gRPC) on \(host):\(settings.verifierPort)", server))
+            services.append(AnnounceService(name: "verifier (gRPC)") { try? SocketAddress(ipAddress: host, port: await server.boundPort()) })
         }
         // The backend and the gateway share one connection to the verifier.
         var verifierConnection: VerifierConnection?
@@ -165,27 +165,35 @@ struct ServeCommand: AsyncParsableCommand {
         if self.role == .all || self.role == .backend {
             let storage = try await openStorage(settings.database, migrate: !settings.skipMigrations)
             announce("data: \(storage.location)")
+            // In one process the backend is reached over loopback only: it has no
+            // authentication of its own, whatever --host exposes.
+            let host = self.role == .all ? "127.0.0.1" : settings.host
             let server = BackendServer(
                 storage: storage,
                 configuration: .init(
-                    // In one process the backend is reached over loopback only: it has no
-                    // authentication of its own, whatever --host exposes.
-                    host: self.role == .all ? "127.0.0.1" : settings.host, port: settings.rpcPort,
+                    host: host, port: settings.rpcPort,
                     sessionTTL: .seconds(settings.sessionMinutes * 60), verifier: verifierConnection,
                     cluster: settings.zookeeper.map { ClusterConfiguration(zookeeper: $0, advertise: settings.advertise) },
                     logger: Logger(label: "parley.backend")
                 )
             )
             backendServer = server
-            services.append(server)
+            services.append(role("backend (JSON-RPC) on \(host):\(settings.rpcPort)", server))
             services.append(AnnounceService(name: "backend (JSON-RPC)") { await server.boundAddress() })
+        }
+        // Where gateways and chat servers reach the backend: the one in this process, or --backend.
+        let fixedBackend = settings.backend
+        let backendAddress: @Sendable () async throws -> (host: String, port: Int) = { [backendServer] in
+            guard let backendServer else { return fixedBackend }
+            guard let port = await backendServer.boundAddress()?.port else { throw RoleNotStarted(role: "backend") }
+            return ("127.0.0.1", port)
         }
         var contactsReplica: ContactsReplica?
         if self.role == .all || self.role == .contacts {
             let replica = try await ContactsReplica(configuration: settings.contacts(logger: Logger(label: "parley.contacts")))
             contactsReplica = replica
-            services.append(replica)
             let name = settings.contactsName
+            services.append(role("contacts replica \(name) on \(settings.contactsListen.host):\(settings.contactsListen.port)", replica))
             services.append(AnnounceService(name: "contacts replica \(name)") { await replica.boundAddress() })
         }
         // Balancer and chat servers share the ticket secret: PARLEY_CHAT_SECRET, or in one process a random one.
@@ -200,7 +208,7 @@ struct ServeCommand: AsyncParsableCommand {
                     logger: Logger(label: "parley.balancer")
                 )
                 balancerServer = server
-                services.append(server)
+                services.append(role("balancer (gRPC) on \(host):\(settings.balancerPort)", server))
                 services.append(AnnounceService(name: "balancer (gRPC)") { try? SocketAddress(ipAddress: host, port: await server.boundPort()) })
             }
             if self.role != .balancer {
@@ -213,20 +221,14 @@ struct ServeCommand: AsyncParsableCommand {
                 services.append(connection)
             }
             if let secret, let balancerConnection, self.role == .all || self.role == .chat {
-                let fixedBackend = settings.backend
+                let chat = settings.chatServer()
                 services.append(
-                    ChatRole(
-                        configuration: settings.chatServer(), secret: secret, balancer: balancerConnection,
-                        zookeeper: settings.zookeeper,
-                        backend: { [backendServer] in
-                            if let backendServer {
-                                guard let port = await backendServer.boundAddress()?.port else {
-                                    throw ParleyError(.unavailable, "the backend did not start")
-                                }
-                                return ("127.0.0.1", port)
-                            }
-                            return fixedBackend
-                        }
+                    role(
+                        "chat server \(chat.name) on \(chat.host):\(chat.tcpPort) (TCP) and :\(chat.webSocketPort) (WebSocket)",
+                        ChatRole(
+                            configuration: chat, secret: secret, balancer: balancerConnection, zookeeper: settings.zookeeper,
+                            backend: backendAddress
+                        )
                     )
                 )
             }
@@ -237,37 +239,33 @@ struct ServeCommand: AsyncParsableCommand {
                 contactsServers: settings.contactsServers,
                 metrics: registry, verifier: verifierConnection, balancer: balancerConnection, logger: Logger(label: "parley.gateway")
             )
-            let fixedBackend = settings.backend
             let host = settings.host
-            services.append(GatewayService(configuration: gatewayConfiguration, backend: { [backendServer] in
-                if let backendServer {
-                    guard let port = await backendServer.boundAddress()?.port else {
-                        throw ParleyError(.unavailable, "the backend did not start")
-                    }
-                    return ("127.0.0.1", port)
-                }
-                return fixedBackend
-            }, zookeeper: settings.zookeeper, contacts: { [contactsReplica] in
+            services.append(role("gateway (HTTP) on \(host):\(settings.httpPort)", GatewayService(configuration: gatewayConfiguration, backend: backendAddress, zookeeper: settings.zookeeper, contacts: { [contactsReplica] in
                 guard let address = await contactsReplica?.boundAddress(), let ip = address.ipAddress, let port = address.port else { return [] }
                 return [(ip, port)]
             }, onListening: { port in
                 announce("gateway listening on http://\(host):\(port)")
-            }))
+            })))
         }
         if let port = settings.metricsPort {
             let host = settings.host
-            services.append(buildMetricsServer(registry: registry, host: host, port: port, logger: logger) { bound in
+            services.append(role("metrics (HTTP) on \(host):\(port)", buildMetricsServer(registry: registry, host: host, port: port, logger: logger) { bound in
                 announce("metrics listening on http://\(host):\(bound)/metrics")
-            })
+            }))
         }
-        let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A role that fails shuts the others down gracefully, as SIGTERM does (newest first: the
+        // gateway before the backend), then the process exits with that role's error.
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0, failureTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger
         )
+        configuration.maximumGracefulShutdownDuration = .seconds(30)
+        let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch {
             await redis?.shutdown()
-            throw error
+            throw failures.cause ?? error
         }
         await redis?.shutdown()
     }

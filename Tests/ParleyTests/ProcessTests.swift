@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import NIOPosix
 import ParleyContacts
 import ParleyStorage
 import ParleyTestSupport
@@ -71,6 +72,31 @@ import Glibc
         #expect(titles == ["kept"])
         second.signal(SIGINT)
         #expect(try await second.wait() == 0)
+    }
+
+    /// Each port `parley serve` listens on, taken by another socket: the process stops every
+    /// role and exits with an error naming the role and the port, instead of hanging or crashing.
+    @Test(arguments: [
+        ("--http-port", "gateway (HTTP)"), ("--rpc-port", "backend (JSON-RPC)"), ("--verifier-port", "verifier (gRPC)"),
+        ("--balancer-port", "balancer (gRPC)"), ("--chat-port", "chat server chat-1"), ("--chat-ws-port", "chat server chat-1"),
+        ("--listen", "contacts replica contact-server-1"), ("--metrics-port", "metrics (HTTP)"),
+    ])
+    func aTakenPortStopsServeWithAClearError(flag: String, role: String) async throws {
+        let taken = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { taken.close(promise: nil) }
+        let port = try #require(taken.localAddress?.port)
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        var ports = [
+            "--http-port": "0", "--rpc-port": "0", "--verifier-port": "0", "--balancer-port": "0", "--chat-port": "0",
+            "--chat-ws-port": "0", "--listen": "127.0.0.1:0", "--metrics-port": "0",
+        ]
+        ports[flag] = flag == "--listen" ? "127.0.0.1:\(port)" : "\(port)"
+        let result = try await ParleyProcess.run(["serve", "--data-dir", folder.path] + ports.flatMap { [$0.key, $0.value] })
+        #expect(result.status == 1, "\(result.output)")
+        let error = result.output.split(separator: "\n").first { $0.hasPrefix("Error: ") } ?? ""
+        #expect(error.hasPrefix("Error: the \(role) on 127.0.0.1"), "\(result.output)")
+        #expect(error.contains(":\(port)") && error.contains("Address already in use"), "\(error)")
     }
 
     @Test func commandLineClient() async throws {

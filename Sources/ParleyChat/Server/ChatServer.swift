@@ -100,14 +100,18 @@ public final class ChatServer: Service, Sendable {
             metadata: ["chat.name": "\(self.configuration.name)", "chat.tcp": "\(self.configuration.host):\(self.tcpPort)"]
         )
         let webSocket = self.webSocketApplication()
+        // Finished on graceful shutdown, or when the WebSocket server fails.
+        let (stop, stopNow) = AsyncStream<Never>.makeStream()
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 do {
                     try await webSocket.runService()
                 } catch {
-                    // Without its WebSocket port the server must not run half-way.
+                    // Without its WebSocket port the server must not run half-way: it stops, and
+                    // the error ends the group once the others are stopped.
                     logger.error("chat WebSocket server failed", metadata: ["error": "\(error)"])
                     self.webSocketBound.fail(error)
+                    stopNow.finish()
                     throw error
                 }
                 self.webSocketBound.fail(CancellationError())
@@ -123,8 +127,12 @@ public final class ChatServer: Service, Sendable {
             if let balancer = self.balancer {
                 group.addTask { await self.report(to: balancer) }
             }
-            // Until shutdown (or cancellation).
-            try? await gracefulShutdown()
+            // Until graceful shutdown, cancellation or a failed WebSocket server.
+            await withGracefulShutdownHandler {
+                for await _ in stop {}
+            } onGracefulShutdown: {
+                stopNow.finish()
+            }
             await self.shutDown()
             group.cancelAll()
         }
