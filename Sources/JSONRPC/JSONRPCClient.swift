@@ -133,15 +133,17 @@ public final class JSONRPCClient: Service, Sendable {
     }
 
     /// Calls `method` and returns the bytes of the response's `result` as they came, without
-    /// decoding them: for a caller that passes the JSON on verbatim. Errors as ``call(_:_:as:timeout:)``.
+    /// decoding them: for a caller that passes the JSON of a server it trusts on verbatim (the
+    /// bytes are checked for their bracket structure only). Errors as ``call(_:_:as:timeout:)``.
     public func callReturningRawResult<P: Encodable & Sendable>(
         _ method: String,
         _ params: P,
         timeout: Duration? = nil
     ) async throws -> ByteBuffer {
         let frame = try await self.roundTrip(method, params, timeout: timeout)
-        if let error = JSONTopLevelScanner.value(of: "error", in: frame), error.readableBytesView.elementsEqual("null".utf8) {
-            if let result = JSONTopLevelScanner.value(of: "result", in: frame) { return result }
+        let members = JSONTopLevelScanner.values(of: ["result", "error"], in: frame)
+        if let error = members?[1], error.readableBytesView.elementsEqual("null".utf8) {
+            if let result = members?[0] { return result }
         } else {
             _ = try Self.decodeResult(frame, as: JSONValue.self, method: method)  // throws the remote error
         }

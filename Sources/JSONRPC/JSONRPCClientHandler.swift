@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import NIOCore
 
@@ -45,7 +40,6 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
     /// Why the connection is closing, when the handler closed it.
     private var failure: JSONRPCClientError?
     private let logger: Logger
-    private let decoder = JSONDecoder()
     private let idleTimeout: TimeAmount
     private var idleTimer: Scheduled<Void>?
     private var lastActivity = NIODeadline.now()
@@ -103,16 +97,16 @@ final class JSONRPCClientHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = Self.unwrapInboundIn(data)
-        let head: JSONRPCMessages.ResponseHead
-        do {
-            head = try self.decoder.decode(JSONRPCMessages.ResponseHead.self, from: Data(frame.readableBytesView))
-        } catch {
+        // Only the id is read here (servers write it first): the caller decodes the rest.
+        guard let members = JSONTopLevelScanner.values(of: ["id"], in: frame) else {
             self.close(context: context, because: .invalidResponse("the server sent a message that is not a JSON-RPC response"))
             return
         }
-        guard let id = head.id, self.pending[id] != nil else {
+        // `nil` when missing or not an unsigned integer: matches no call.
+        let id = members[0].flatMap { UInt64(String(buffer: $0)) }
+        guard let id, self.pending[id] != nil else {
             // Most likely the late reply to a call that timed out or was cancelled.
-            self.logger.debug("dropping a response that matches no call in flight", metadata: ["jsonrpc.id": "\(head.id.map(String.init) ?? "none")"])
+            self.logger.debug("dropping a response that matches no call in flight", metadata: ["jsonrpc.id": "\(id.map(String.init) ?? "none")"])
             return
         }
         self.complete(id, with: .success(frame))

@@ -97,7 +97,9 @@ enum JSONRPCMessages {
         buffer.writeStaticString(#"{"id":"#)
         buffer.writeBytes(try encoder.encode(id))
         buffer.writeStaticString(#","result":"#)
-        if let result {
+        if let raw = result as? JSONRPCRawResult {
+            buffer.writeImmutableBuffer(raw.json)
+        } else if let result {
             buffer.writeBytes(try encoder.encode(result))
         } else {
             buffer.writeStaticString("null")
@@ -134,21 +136,6 @@ enum JSONRPCMessages {
         buffer.writeString(String(id))
         buffer.writeStaticString("}\n")
         return buffer
-    }
-
-    /// The id of a response, read on the event loop to find the waiting call.
-    struct ResponseHead: Decodable {
-        /// The id, or `nil` when it is missing or not an unsigned integer (so matches no call).
-        var id: UInt64?
-
-        private enum CodingKeys: String, CodingKey {
-            case id
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.id = try? container.decodeIfPresent(UInt64.self, forKey: .id)
-        }
     }
 
     /// A response's outcome: the decoded result, or the error the server sent.

@@ -1,17 +1,24 @@
 import NIOCore
 
-/// Finds the bytes of a member of a top-level JSON object without decoding the document,
-/// so a caller can pass a value on verbatim (see ``JSONRPCClient/callReturningRawResult(_:_:timeout:)``).
+/// Finds the bytes of members of a top-level JSON object without decoding the document, so a
+/// caller can find a response's id, or pass a value on verbatim (see
+/// ``JSONRPCClient/callReturningRawResult(_:_:timeout:)``). Keys are compared as raw bytes (a
+/// key written with escapes does not match).
 enum JSONTopLevelScanner {
-    /// The bytes of the value of member `key` of the object in `buffer`, or `nil` when the
-    /// object has no such member or is not a well-formed object. Keys are compared as raw
-    /// bytes (a key written with escapes does not match).
-    static func value(of key: String, in buffer: ByteBuffer) -> ByteBuffer? {
+    /// The bytes of the values of members `keys` (each `nil` when the object has no such member),
+    /// found in one pass that stops once all are found; `nil` when `buffer` is not a well-formed
+    /// object up to there. Values are checked for their bracket structure only.
+    static func values(of keys: [String], in buffer: ByteBuffer) -> [ByteBuffer?]? {
         let bytes = buffer.readableBytesView
-        let wanted = Array(key.utf8)
+        let wanted = keys.map { Array($0.utf8) }
+        var found = [ByteBuffer?](repeating: nil, count: keys.count)
+        var missing = keys.count
+        func isSpace(_ byte: UInt8) -> Bool {
+            byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+        }
         var index = bytes.startIndex
         func skipSpace() {
-            while index < bytes.endIndex, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.endIndex, isSpace(bytes[index]) { index += 1 }
         }
         func expect(_ byte: UInt8) -> Bool {
             skipSpace()
@@ -60,7 +67,9 @@ enum JSONTopLevelScanner {
                 return false
             default:  // number, true, false, null
                 let start = index
-                while index < bytes.endIndex, ![UInt8(ascii: ","), UInt8(ascii: "}"), UInt8(ascii: "]"), 0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) {
+                while index < bytes.endIndex, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ","),
+                    bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]")
+                {
                     index += 1
                 }
                 return index > start
@@ -68,22 +77,26 @@ enum JSONTopLevelScanner {
         }
 
         guard expect(UInt8(ascii: "{")) else { return nil }
+        if expect(UInt8(ascii: "}")) { return found }
         while true {
             skipSpace()
             guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
             let keyStart = index + 1
             guard skipString() else { return nil }
-            let matches = bytes[keyStart..<(index - 1)].elementsEqual(wanted)
+            let key = bytes[keyStart..<(index - 1)]
+            let match = wanted.firstIndex { key.elementsEqual($0) }
             guard expect(UInt8(ascii: ":")) else { return nil }
             skipSpace()
             let valueStart = index
             guard skipValue() else { return nil }
-            if matches {
+            if let match, found[match] == nil {
                 let offset = valueStart - bytes.startIndex
-                return buffer.getSlice(at: buffer.readerIndex + offset, length: index - valueStart)
+                found[match] = buffer.getSlice(at: buffer.readerIndex + offset, length: index - valueStart)
+                missing -= 1
+                if missing == 0 { return found }
             }
             if expect(UInt8(ascii: ",")) { continue }
-            return nil
+            return expect(UInt8(ascii: "}")) ? found : nil
         }
     }
 }

@@ -29,7 +29,7 @@ public func backendHandlers(
     handlers.register(BackendAPI.profile, method(accounts.profile))
     handlers.register(BackendAPI.updateProfile, method(accounts.updateProfile))
     handlers.register(BackendAPI.post, method(board.post))
-    handlers.register(BackendAPI.list, method(board.list))
+    handlers.register(BackendAPI.list, method(board.listEncoded))
     handlers.register(BackendAPI.chatUser, method(chat.user))
     handlers.register(BackendAPI.chatSearch, method(chat.search))
     handlers.register(BackendAPI.chatRequest, method(chat.request))

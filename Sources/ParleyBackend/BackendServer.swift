@@ -64,7 +64,7 @@ public final class BackendServer: Service, Sendable {
             users: storage.users, sessions: storage.sessions, verifier: configuration.verifier,
             sessionTTL: configuration.sessionTTL, bcryptCost: configuration.bcryptCost
         )
-        let board = BoardService(posts: storage.posts, accounts: accounts)
+        let board = BoardService(posts: storage.posts, accounts: accounts, fence: storage.fence)
         self.rpc = JSONRPCServer(
             configuration: .init(host: configuration.host, port: configuration.port, logger: configuration.logger),
             handlers: backendHandlers(accounts: accounts, board: board, chat: ChatService(chat: storage.chat), fence: storage.fence)

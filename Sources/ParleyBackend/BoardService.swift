@@ -1,4 +1,5 @@
 import Foundation
+import JSONRPC
 import ParleyCore
 
 /// The public board: the rules of the `Board` JSON-RPC service.
@@ -6,12 +7,22 @@ public struct BoardService: Sendable {
     let posts: any PostRepository
     let accounts: AccountService
     let now: @Sendable () -> Date
+    let fence: WriteFence
+    let newest: NewestPages
 
-    /// Creates the service; `accounts` resolves the author from a session token.
-    public init(posts: any PostRepository, accounts: AccountService, now: @escaping @Sendable () -> Date = { Date() }) {
+    /// Creates the service; `accounts` resolves the author from a session token; `fence` is the
+    /// storage's (it tells when the newest pages this backend keeps may be out of date).
+    /// `newestPageMaximumAge` bounds how long a kept page may miss posts written by anything
+    /// else than this service.
+    public init(
+        posts: any PostRepository, accounts: AccountService, fence: WriteFence = WriteFence(),
+        newestPageMaximumAge: Duration = .seconds(1), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.posts = posts
         self.accounts = accounts
         self.now = now
+        self.fence = fence
+        self.newest = NewestPages(maximumAge: newestPageMaximumAge)
     }
 
     /// Writes a post as the session's user, or as "Guest" without a token.
@@ -25,7 +36,23 @@ public struct BoardService: Sendable {
             author = session.username
             userID = session.userID
         }
+        // Whatever the outcome (a write that timed out may still commit), after it the kept
+        // newest pages are out of date.
+        defer { self.newest.invalidate() }
         return try await self.posts.create(author: author, userID: userID, draft: draft, now: self.now(), requestID: params.requestID)
+    }
+
+    /// ``list(_:)`` encoded as the JSON-RPC result (`Board.List`); the newest pages (no cursor)
+    /// are kept encoded until the next post.
+    public func listEncoded(_ params: BackendAPI.ListParams) async throws -> JSONRPCRawResult {
+        guard params.before == nil else { return try JSONRPCRawResult(encoding: await self.list(params)) }
+        let fence = self.fence.current
+        let readAt = ContinuousClock.now
+        let (kept, generation) = self.newest.page(limit: params.limit, fence: fence, now: readAt)
+        if let kept { return kept }
+        let page = try JSONRPCRawResult(encoding: await self.list(params))
+        self.newest.store(page, limit: params.limit, fence: fence, generation: generation, readAt: readAt)
+        return page
     }
 
     /// Bytes of posts a page may carry, leaving room for the envelope in a 1 MiB message.

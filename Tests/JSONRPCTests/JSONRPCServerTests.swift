@@ -52,6 +52,33 @@ struct JSONRPCServerTests {
         }
     }
 
+    @Test("a result encoded in advance is written as it is, and reads back like any other")
+    func rawResult() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                try await client.send(#"{"method":"People.Cached","params":[{"name":"Zoë \/ \u0000","age":3,"tags":["a"]}],"id":1}"#)
+                // The result's bytes as the handler encoded them (JSONEncoder orders keys as it likes).
+                let response = try #require(await client.receive())
+                #expect(response.hasPrefix(#"{"id":1,"result":{"#) && response.hasSuffix(#"},"error":null}"#))
+                #expect(response.contains(#""name":"Zoë / \u0000""#))
+                let object = try JSONSerialization.jsonObject(with: Data(response.utf8)) as? NSDictionary
+                let result = try #require(object?["result"] as? NSDictionary)
+                #expect(result == ["name": "Zoë / \u{0}", "age": 3, "tags": ["a"]] as NSDictionary)
+            }
+        }
+        try await withServer { port in
+            try await withClient(clientConfiguration(port: port)) { client in
+                let person = Person(name: "Zoë", age: 3, tags: ["a"])
+                #expect(try await client.call("People.Cached", person, as: Person.self) == person)
+                let raw = try await client.callReturningRawResult("People.Cached", person)
+                #expect(try JSONDecoder().decode(Person.self, from: Data(raw.readableBytesView)) == person)
+            }
+        }
+        // Encoded by a JSONEncoder (outside the server), it is the value it holds.
+        let inner = try JSONRPCRawResult(encoding: ["k": [1, 2]])
+        #expect(String(decoding: try JSONEncoder().encode(["v": inner]), as: UTF8.self) == #"{"v":{"k":[1,2]}}"#)
+    }
+
     @Test("an unknown method gets Go's error text")
     func unknownMethod() async throws {
         try await withServer { port in

@@ -75,6 +75,9 @@ func makeHandlers(probe: ConcurrencyProbe = ConcurrencyProbe()) -> JSONRPCHandle
         older.tags.append("birthday")
         return older
     }
+    handlers.register("People.Cached") { (person: Person) in
+        try JSONRPCRawResult(encoding: person)
+    }
     handlers.register("Users.Register") { (_: String) -> Bool in
         throw JSONRPCError(code: "username_taken", message: "that username is already taken")
     }

@@ -1,0 +1,134 @@
+import Foundation
+import JSONRPC
+import ParleyBackend
+import ParleyCore
+import ParleyStorage
+import Synchronization
+import Testing
+
+/// The backend keeps the board's newest pages encoded (`Board.List` without a cursor): what a
+/// reader gets must be what a fresh read of the database gives, except for posts written past
+/// this backend, which show within the maximum age.
+@Suite struct NewestPagesTests {
+    static func titles(_ page: JSONRPCRawResult) throws -> [String] {
+        try JSONDecoder().decode(BackendAPI.PostPage.self, from: Data(page.json.readableBytesView)).posts.map(\.title)
+    }
+
+    static func object(_ page: JSONRPCRawResult) throws -> NSDictionary? {
+        try JSONSerialization.jsonObject(with: Data(page.json.readableBytesView)) as? NSDictionary
+    }
+
+    static func post(_ title: String) throws -> PostDraft { try PostDraft(title: title, body: "body of \(title)") }
+
+    @Test func everyPostIsInTheNextNewestPage() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+        let board = BoardService(posts: storage.posts, accounts: accounts, newestPageMaximumAge: .seconds(3600))
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: nil))) == [])
+        for title in ["one", "two", "three"] {
+            _ = try await board.post(.init(token: nil, title: title, body: "x"))
+            #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: nil))).first == title)
+        }
+        // Each page size is kept apart; the same bytes as the page read from the database.
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 1, before: nil))) == ["three"])
+        let kept = try await board.listEncoded(.init(limit: 2, before: nil))
+        let fresh = try JSONRPCRawResult(encoding: await board.list(.init(limit: 2, before: nil)))
+        #expect(try Self.object(kept) == Self.object(fresh))
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: 2))) == ["one"])
+        // A refused post (bad input) changes nothing, and the pages stay right.
+        await #expect(throws: ParleyError.self) { try await board.post(.init(token: nil, title: "", body: "x")) }
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: nil))) == ["three", "two"])
+        try await storage.close()
+    }
+
+    /// A page read while a post is being written may miss it: it is answered, not kept.
+    @Test func aPageReadDuringAPostIsNotKept() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let gated = GatedPosts(storage.posts)
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+        let board = BoardService(posts: gated, accounts: accounts, newestPageMaximumAge: .seconds(3600))
+        _ = try await board.post(.init(token: nil, title: "old", body: "x"))
+
+        let (reading, stalled) = AsyncStream<Void>.makeStream()
+        gated.stallNextList(reading: stalled)
+        let slowRead = Task { try await board.listEncoded(.init(limit: 10, before: nil)) }
+        for await _ in reading { break }  // the read has begun and waits
+        // The read happened before the post: it answers without it…
+        let listed = try await storage.posts.list(limit: 10, before: nil)
+        _ = try await board.post(.init(token: nil, title: "new", body: "x"))
+        gated.release(with: listed)
+        #expect(try Self.titles(await slowRead.value) == ["old"])
+        // …and the next reader gets the post.
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 10, before: nil))) == ["new", "old"])
+        try await storage.close()
+    }
+
+    /// Posts written past this service (a second backend on the same database, or this
+    /// backend's leadership lost and won back) show once the fence changes or the page ages.
+    @Test func postsWrittenElsewhereShowAfterAFenceChangeOrTheMaximumAge() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4)
+        let fence = WriteFence(.leading(epoch: 1))
+        let board = BoardService(posts: storage.posts, accounts: accounts, fence: fence, newestPageMaximumAge: .milliseconds(300))
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == [])
+
+        _ = try await storage.posts.create(author: "Guest", userID: nil, draft: Self.post("elsewhere"), now: Date(), requestID: nil)
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == [])  // kept
+        fence.set(.leading(epoch: 2))
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == ["elsewhere"])
+
+        _ = try await storage.posts.create(author: "Guest", userID: nil, draft: Self.post("later"), now: Date(), requestID: nil)
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == ["elsewhere"])  // kept
+        try await Task.sleep(for: .milliseconds(400))
+        #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == ["later", "elsewhere"])
+        try await storage.close()
+    }
+}
+
+/// Posts whose next `list` waits until the test releases it with the rows to answer.
+final class GatedPosts: PostRepository {
+    private struct Gate {
+        var reading: AsyncStream<Void>.Continuation?
+        var waiting: CheckedContinuation<[Post], Never>?
+        var answer: [Post]?
+    }
+
+    private let posts: any PostRepository
+    private let gate = Mutex(Gate())
+
+    init(_ posts: any PostRepository) {
+        self.posts = posts
+    }
+
+    func stallNextList(reading: AsyncStream<Void>.Continuation) {
+        self.gate.withLock { $0.reading = reading }
+    }
+
+    func release(with rows: [Post]) {
+        let waiting = self.gate.withLock { gate in
+            defer { gate.waiting = nil }
+            if gate.waiting == nil { gate.answer = rows }
+            return gate.waiting
+        }
+        waiting?.resume(returning: rows)
+    }
+
+    func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post {
+        try await self.posts.create(author: author, userID: userID, draft: draft, now: now, requestID: requestID)
+    }
+
+    func list(limit: Int, before: Int64?) async throws -> [Post] {
+        guard let reading = self.gate.withLock({ gate in defer { gate.reading = nil }; return gate.reading }) else {
+            return try await self.posts.list(limit: limit, before: before)
+        }
+        return await withCheckedContinuation { continuation in
+            let answer = self.gate.withLock { gate in
+                if gate.answer == nil { gate.waiting = continuation }
+                return gate.answer
+            }
+            if let answer { continuation.resume(returning: answer) }
+            reading.yield()
+            reading.finish()
+        }
+    }
+}
