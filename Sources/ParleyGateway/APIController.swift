@@ -189,18 +189,22 @@ struct APIController<Context: RequestContext>: Sendable {
     /// The backend's JSON is served as it comes: decoding and encoding it again here would
     /// cost more than the rest of the request (see BENCHMARKS.md).
     @Sendable func listPosts(_ request: Request, context: Context) async throws -> Response {
-        let json = try await self.backend.listJSON(try Self.pageParameters(request.uri.queryParameters))
-        var headers = HTTPFields()
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: json))
+        Self.json(.ok, try await self.backend.listJSON(try Self.pageParameters(request.uri.queryParameters)))
     }
 
-    @Sendable func createPost(_ request: Request, context: Context) async throws -> EditedResponse<Post> {
+    @Sendable func createPost(_ request: Request, context: Context) async throws -> Response {
         let body = try await Self.decodeJSON(PostBody.self, request, context)
         let token = try SessionCookie.token(in: request)
         // The request id lets a cluster's gateway retry the write on a new leader, applied once.
-        let post = try await self.backend.post(.init(token: token, title: body.title, body: body.body, requestID: UUID().uuidString))
-        return .init(status: .created, response: post)
+        let post = try await self.backend.postJSON(.init(token: token, title: body.title, body: body.body, requestID: UUID().uuidString))
+        return Self.json(.created, post)
+    }
+
+    /// A response of JSON bytes from the backend, served as they are.
+    static func json(_ status: HTTPResponse.Status, _ json: ByteBuffer) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: json))
     }
 
     /// The least-loaded chat server for the session's user, and a short-lived ticket for it

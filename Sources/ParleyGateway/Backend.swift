@@ -27,4 +27,6 @@ public protocol Backend: Sendable {
     func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage
     /// `Board.List`, its result as JSON bytes to serve as they are.
     func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer
+    /// `Board.Post`, the stored post as JSON bytes to serve as they are.
+    func postJSON(_ params: BackendAPI.PostParams) async throws -> ByteBuffer
 }

@@ -190,4 +190,7 @@ public final class ClusterBackend: Backend, Service {
     public func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer {
         try await self.onLeader(idempotent: true) { try await $0.listJSON(params) }
     }
+    public func postJSON(_ params: BackendAPI.PostParams) async throws -> ByteBuffer {
+        try await self.onLeader(idempotent: params.requestID != nil) { try await $0.postJSON(params) }
+    }
 }

@@ -58,10 +58,18 @@ public struct RPCBackend: Backend {
     }
 
     public func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer {
+        try await self.callReturningJSON(BackendAPI.list, params)
+    }
+
+    public func postJSON(_ params: BackendAPI.PostParams) async throws -> ByteBuffer {
+        try await self.callReturningJSON(BackendAPI.post, params)
+    }
+
+    func callReturningJSON<P: Encodable & Sendable>(_ method: String, _ params: P) async throws -> ByteBuffer {
         do {
-            return try await self.client.callReturningRawResult(BackendAPI.list, params)
+            return try await self.client.callReturningRawResult(method, params)
         } catch let error as JSONRPCClientError {
-            throw self.translate(error, method: BackendAPI.list)
+            throw self.translate(error, method: method)
         }
     }
 

@@ -238,4 +238,5 @@ struct UnusedBackend: Backend {
     func post(_ params: BackendAPI.PostParams) async throws -> Post { throw ParleyError(.unavailable, "unused") }
     func list(_ params: BackendAPI.ListParams) async throws -> BackendAPI.PostPage { throw ParleyError(.unavailable, "unused") }
     func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer { throw ParleyError(.unavailable, "unused") }
+    func postJSON(_ params: BackendAPI.PostParams) async throws -> ByteBuffer { throw ParleyError(.unavailable, "unused") }
 }

@@ -30,4 +30,7 @@ struct LocalBackend: Backend {
     func listJSON(_ params: BackendAPI.ListParams) async throws -> ByteBuffer {
         ByteBuffer(bytes: try JSONEncoder().encode(try await self.board.list(params)))
     }
+    func postJSON(_ params: BackendAPI.PostParams) async throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONEncoder().encode(try await self.board.post(params)))
+    }
 }
