@@ -24,7 +24,8 @@ public final class ChatServer: Service, Sendable {
 
     private let services: ChatServices
     private let listener: any Channel
-    private let accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>
+    /// TCP connections with frames to handle and no task handling them.
+    private let ready: AsyncStream<ChatInbox>
     private let balancer: (any ChatServerReporting)?
     private let webSocketBound: EventLoopPromise<Int>
 
@@ -45,7 +46,7 @@ public final class ChatServer: Service, Sendable {
             configuration: configuration, hub: ChatHub(), store: store,
             verifier: ChatTicketVerifier(secret: secret, serverName: configuration.name), logger: logger
         )
-        let (accepted, acceptor) = AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>.makeStream()
+        let (ready, readyContinuation) = AsyncStream<ChatInbox>.makeStream()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
@@ -55,34 +56,35 @@ public final class ChatServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let connection = ChatConnection(transport: .tcp(channel), outgoingQueueBytes: configuration.outgoingQueueBytes)
-                    let (inbound, continuation) = AsyncStream<ChatInbound>.makeStream()
-                    let gate = ChatInboundGate(channel: channel, limit: configuration.inboundQueueFrames)
+                    let inbox = ChatInbox(
+                        session: ChatSession(connection: connection, services: services), channel: channel,
+                        limit: configuration.inboundQueueFrames, ready: readyContinuation
+                    )
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(ChatFrameDecoder(), maximumBufferSize: ChatFrame.headerLength + ChatFrame.maximumBodyLength),
                         MessageToByteHandler(ChatFrameEncoder()),
-                        ChatTCPHandler(connection: connection, inbound: continuation, gate: gate, configuration: configuration)
+                        ChatTCPHandler(inbox: inbox, configuration: configuration)
                     )
                     services.hub.opened(connection)
-                    acceptor.yield((connection, inbound, gate))
                 }
             }
             .bind(host: configuration.host, port: configuration.tcpPort).get()
         let tcpPort = listener.localAddress?.port ?? configuration.tcpPort
         return ChatServer(
-            configuration: configuration, tcpPort: tcpPort, services: services, listener: listener, accepted: accepted,
+            configuration: configuration, tcpPort: tcpPort, services: services, listener: listener, ready: ready,
             balancer: balancer
         )
     }
 
     private init(
         configuration: ChatServerConfiguration, tcpPort: Int, services: ChatServices, listener: any Channel,
-        accepted: AsyncStream<(ChatConnection, AsyncStream<ChatInbound>, ChatInboundGate)>, balancer: (any ChatServerReporting)?
+        ready: AsyncStream<ChatInbox>, balancer: (any ChatServerReporting)?
     ) {
         self.configuration = configuration
         self.tcpPort = tcpPort
         self.services = services
         self.listener = listener
-        self.accepted = accepted
+        self.ready = ready
         self.balancer = balancer
         self.webSocketBound = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: Int.self)
     }
@@ -118,8 +120,10 @@ public final class ChatServer: Service, Sendable {
             }
             group.addTask {
                 await withDiscardingTaskGroup { sessions in
-                    for await (connection, inbound, gate) in self.accepted {
-                        sessions.addTask { await self.serve(connection, inbound: inbound, gate: gate) }
+                    for await inbox in self.ready {
+                        sessions.addTask {
+                            if await inbox.drain() { self.ended(inbox.connection) }
+                        }
                     }
                 }
             }
@@ -154,18 +158,7 @@ public final class ChatServer: Service, Sendable {
 
     // MARK: Connections
 
-    /// Runs one connection's session until it ends, then takes the user offline.
-    private func serve(_ connection: ChatConnection, inbound: AsyncStream<ChatInbound>, gate: ChatInboundGate) async {
-        var session = ChatSession(connection: connection, services: self.services)
-        // Frames still queued when the connection closed are not carried out: the client is gone
-        // and resends what was not acknowledged.
-        for await item in inbound {
-            guard !connection.isClosed, await session.handle(item) else { break }
-            gate.handled()
-        }
-        self.ended(connection)
-    }
-
+    /// A connection's session is over: closes the connection and takes its user offline.
     private func ended(_ connection: ChatConnection) {
         connection.drop()
         self.services.hub.closed(connection)
@@ -258,7 +251,7 @@ public final class ChatServer: Service, Sendable {
                     case .binary:
                         item = .refused(ChatError(code: .invalidInput, message: "Send text messages."))
                     }
-                    guard !connection.isClosed, await session.handle(item) else { break }
+                    guard !connection.isClosed, await session.handleInChildTask(item) else { break }
                 }
             } catch {
                 // The peer went away or broke the WebSocket protocol: the session is over.
