@@ -10,7 +10,9 @@ import Synchronization
 /// (a generation counter tells), and a page is kept only while this backend's ``WriteFence``
 /// state is the one it was read under, so a backend that lost the lead and won it back (another
 /// leader wrote meanwhile) reads again. Posts written by anything else (a second backend on the same
-/// database without ZooKeeper) show once a page is ``maximumAge`` old.
+/// database without ZooKeeper) show once a page is ``maximumAge`` old. So do posts of a new leader
+/// read through a backend that lost the lead without knowing it yet (until its ZooKeeper session
+/// expires, 1.5 s by default): reading the database, it would have shown them.
 final class NewestPages: Sendable {
     /// Pages larger than this are not kept (at most 100 sizes are).
     static let maximumPageBytes = 64 * 1024

@@ -41,7 +41,7 @@ final class RoleFailures: Sendable {
     /// another one, if any.
     var cause: RoleFailure? {
         self.failures.withLock { failures in
-            failures.first { !($0.error is CancellationError || $0.error is RoleNotStarted) } ?? failures.first
+            failures.first { !($0.error is CancellationError || $0.error is RoleNotStarted) }
         }
     }
 }

@@ -104,6 +104,8 @@ public final class ChatServer: Service, Sendable {
         let webSocket = self.webSocketApplication()
         // Finished on graceful shutdown, or when the WebSocket server fails.
         let (stop, stopNow) = AsyncStream<Never>.makeStream()
+        // Connections whose end no session task saw (tasks are cancelled at shutdown) end here.
+        defer { for connection in self.services.hub.connections { self.ended(connection) } }
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {
                 do {

@@ -57,7 +57,10 @@ final class ChatTCPHandler: ChannelInboundHandler, RemovableChannelHandler {
 /// `limit` frames waiting and resumes at half of it (backpressure).
 final class ChatInbox: Sendable {
     private struct State {
+        /// Frames not yet taken by ``drain()``.
         var frames: [ChatInbound] = []
+        /// Frames arrived and not yet handled (those taken by ``drain()`` included).
+        var waiting = 0
         var session: ChatSession
         /// A task runs (or is about to run) ``drain()``.
         var draining = false
@@ -87,7 +90,8 @@ final class ChatInbox: Sendable {
         let (start, pause) = self.state.withLock { state -> (Bool, Bool) in
             guard !state.over else { return (false, false) }
             state.frames.append(item)
-            let pause = !state.paused && state.frames.count >= self.limit
+            state.waiting += 1
+            let pause = !state.paused && state.waiting >= self.limit
             if pause { state.paused = true }
             return (Self.claimDrain(&state), pause)
         }
@@ -113,39 +117,51 @@ final class ChatInbox: Sendable {
     /// Handles the frames waiting, in order. Returns `true` when the session is over (the peer
     /// closed, or the session closed the connection), after which nothing more is handled.
     func drain() async -> Bool {
+        enum Next {
+            case handle([ChatInbound], ChatSession)
+            case stop(over: Bool)
+        }
         while true {
-            let next = self.state.withLock { state -> (ChatInbound, ChatSession)? in
+            // Takes every frame waiting at once (handled in order below): no per-frame dequeue.
+            let next = self.state.withLock { state -> Next in
                 guard !state.frames.isEmpty, !self.connection.isClosed else {
                     if state.inputEnded || self.connection.isClosed {
                         state.over = true
                         state.frames = []
                     }
                     state.draining = false
-                    return nil
+                    return .stop(over: state.over)
                 }
-                return (state.frames.removeFirst(), state.session)
+                defer { state.frames = [] }
+                return .handle(state.frames, state.session)
             }
-            guard let next else {
-                return self.state.withLock { $0.over }
+            let batch: [ChatInbound]
+            var session: ChatSession
+            switch next {
+            case .stop(let over):
+                return over
+            case .handle(let frames, let current):
+                (batch, session) = (frames, current)
             }
-            var session = next.1
-            let keepGoing = await session.handle(next.0)
-            let resume = self.state.withLock { state -> Bool in
-                state.session = session
-                if !keepGoing { state.over = true }
-                guard state.paused, state.frames.count <= self.limit / 2 else { return false }
-                state.paused = false
-                return true
-            }
-            if resume {
-                self.channel.setOption(.autoRead, value: true).whenFailure { _ in }
-            }
-            if !keepGoing {
-                self.state.withLock { state in
-                    state.frames = []
-                    state.draining = false
+            for item in batch {
+                guard !self.connection.isClosed else { break }
+                let keepGoing = await session.handle(item)
+                let resume = self.state.withLock { state -> Bool in
+                    state.session = session
+                    state.waiting -= 1
+                    if !keepGoing {
+                        state.over = true
+                        state.frames = []
+                        state.draining = false
+                    }
+                    guard keepGoing, state.paused, state.waiting <= self.limit / 2 else { return false }
+                    state.paused = false
+                    return true
                 }
-                return true
+                if resume {
+                    self.channel.setOption(.autoRead, value: true).whenFailure { _ in }
+                }
+                if !keepGoing { return true }
             }
         }
     }
