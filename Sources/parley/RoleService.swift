@@ -29,7 +29,7 @@ struct RoleFailure: Error, CustomStringConvertible {
     var description: String { "the \(self.role) stopped: \(self.error)" }
 }
 
-/// The failures of the roles of one process, first first.
+/// The failures of the roles of one process, in the order they happened.
 final class RoleFailures: Sendable {
     private let failures = Mutex<[RoleFailure]>([])
 
