@@ -135,8 +135,10 @@ struct ServeCommand: AsyncParsableCommand {
 
         var services: [any Service] = []
         let failures = RoleFailures()
-        func role(_ name: String, _ service: any Service) -> RoleService {
-            RoleService(name: name, service: service, failures: failures)
+        /// Adds a role: a failure names it and its address; `bound` is announced once it listens.
+        func addRole(_ name: String, at address: String, _ service: any Service, bound: (@Sendable () async -> SocketAddress?)? = nil) {
+            services.append(RoleService(name: "\(name) on \(address)", service: service, failures: failures))
+            if let bound { services.append(AnnounceService(name: name, address: bound)) }
         }
         var redis: RedisClient?
         var verifierServer: VerifierServer?
@@ -147,8 +149,9 @@ struct ServeCommand: AsyncParsableCommand {
             let host = self.role == .all ? "127.0.0.1" : settings.host
             let server = VerifierServer(host: host, port: settings.verifierPort, codes: codes, logger: Logger(label: "parley.verifier"))
             verifierServer = server
-            services.append(role("verifier (gRPC) on \(host):\(settings.verifierPort)", server))
-            services.append(AnnounceService(name: "verifier (gRPC)") { try? SocketAddress(ipAddress: host, port: await server.boundPort()) })
+            addRole("verifier (gRPC)", at: "\(host):\(settings.verifierPort)", server) {
+                try? SocketAddress(ipAddress: host, port: await server.boundPort())
+            }
         }
         // The backend and the gateway share one connection to the verifier.
         var verifierConnection: VerifierConnection?
@@ -178,8 +181,7 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             )
             backendServer = server
-            services.append(role("backend (JSON-RPC) on \(host):\(settings.rpcPort)", server))
-            services.append(AnnounceService(name: "backend (JSON-RPC)") { await server.boundAddress() })
+            addRole("backend (JSON-RPC)", at: "\(host):\(settings.rpcPort)", server) { await server.boundAddress() }
         }
         // Where gateways and chat servers reach the backend: the one in this process, or --backend.
         let fixedBackend = settings.backend
@@ -193,8 +195,9 @@ struct ServeCommand: AsyncParsableCommand {
             let replica = try await ContactsReplica(configuration: settings.contacts(logger: Logger(label: "parley.contacts")))
             contactsReplica = replica
             let name = settings.contactsName
-            services.append(role("contacts replica \(name) on \(settings.contactsListen.host):\(settings.contactsListen.port)", replica))
-            services.append(AnnounceService(name: "contacts replica \(name)") { await replica.boundAddress() })
+            addRole("contacts replica \(name)", at: "\(settings.contactsListen.host):\(settings.contactsListen.port)", replica) {
+                await replica.boundAddress()
+            }
         }
         // Balancer and chat servers share the ticket secret: PARLEY_CHAT_SECRET, or in one process a random one.
         var balancerConnection: BalancerConnection?
@@ -208,8 +211,9 @@ struct ServeCommand: AsyncParsableCommand {
                     logger: Logger(label: "parley.balancer")
                 )
                 balancerServer = server
-                services.append(role("balancer (gRPC) on \(host):\(settings.balancerPort)", server))
-                services.append(AnnounceService(name: "balancer (gRPC)") { try? SocketAddress(ipAddress: host, port: await server.boundPort()) })
+                addRole("balancer (gRPC)", at: "\(host):\(settings.balancerPort)", server) {
+                    try? SocketAddress(ipAddress: host, port: await server.boundPort())
+                }
             }
             if self.role != .balancer {
                 let fixed = settings.balancer
@@ -222,13 +226,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             if let secret, let balancerConnection, self.role == .all || self.role == .chat {
                 let chat = settings.chatServer()
-                services.append(
-                    role(
-                        "chat server \(chat.name) on \(chat.host):\(chat.tcpPort) (TCP) and :\(chat.webSocketPort) (WebSocket)",
-                        ChatRole(
-                            configuration: chat, secret: secret, balancer: balancerConnection, zookeeper: settings.zookeeper,
-                            backend: backendAddress
-                        )
+                addRole(
+                    "chat server \(chat.name)", at: "\(chat.host):\(chat.tcpPort) (TCP) and :\(chat.webSocketPort) (WebSocket)",
+                    ChatRole(
+                        configuration: chat, secret: secret, balancer: balancerConnection, zookeeper: settings.zookeeper,
+                        backend: backendAddress
                     )
                 )
             }
@@ -240,18 +242,20 @@ struct ServeCommand: AsyncParsableCommand {
                 metrics: registry, verifier: verifierConnection, balancer: balancerConnection, logger: Logger(label: "parley.gateway")
             )
             let host = settings.host
-            services.append(role("gateway (HTTP) on \(host):\(settings.httpPort)", GatewayService(configuration: gatewayConfiguration, backend: backendAddress, zookeeper: settings.zookeeper, contacts: { [contactsReplica] in
+            let gateway = GatewayService(configuration: gatewayConfiguration, backend: backendAddress, zookeeper: settings.zookeeper, contacts: { [contactsReplica] in
                 guard let address = await contactsReplica?.boundAddress(), let ip = address.ipAddress, let port = address.port else { return [] }
                 return [(ip, port)]
             }, onListening: { port in
                 announce("gateway listening on http://\(host):\(port)")
-            })))
+            })
+            addRole("gateway (HTTP)", at: "\(host):\(settings.httpPort)", gateway)
         }
         if let port = settings.metricsPort {
             let host = settings.host
-            services.append(role("metrics (HTTP) on \(host):\(port)", buildMetricsServer(registry: registry, host: host, port: port, logger: logger) { bound in
+            let metrics = buildMetricsServer(registry: registry, host: host, port: port, logger: logger) { bound in
                 announce("metrics listening on http://\(host):\(bound)/metrics")
-            }))
+            }
+            addRole("metrics (HTTP)", at: "\(host):\(port)", metrics)
         }
         // A role that fails shuts the others down gracefully, as SIGTERM does (newest first: the
         // gateway before the backend), then the process exits with that role's error.

@@ -90,7 +90,6 @@ final class GatedPosts: PostRepository {
     private struct Gate {
         var reading: AsyncStream<Void>.Continuation?
         var waiting: CheckedContinuation<[Post], Never>?
-        var answer: [Post]?
     }
 
     private let posts: any PostRepository
@@ -100,17 +99,16 @@ final class GatedPosts: PostRepository {
         self.posts = posts
     }
 
+    /// The next `list` tells `reading` when it has begun, then waits for ``release(with:)``.
     func stallNextList(reading: AsyncStream<Void>.Continuation) {
         self.gate.withLock { $0.reading = reading }
     }
 
     func release(with rows: [Post]) {
-        let waiting = self.gate.withLock { gate in
+        self.gate.withLock { gate in
             defer { gate.waiting = nil }
-            if gate.waiting == nil { gate.answer = rows }
             return gate.waiting
-        }
-        waiting?.resume(returning: rows)
+        }?.resume(returning: rows)
     }
 
     func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post {
@@ -122,11 +120,7 @@ final class GatedPosts: PostRepository {
             return try await self.posts.list(limit: limit, before: before)
         }
         return await withCheckedContinuation { continuation in
-            let answer = self.gate.withLock { gate in
-                if gate.answer == nil { gate.waiting = continuation }
-                return gate.answer
-            }
-            if let answer { continuation.resume(returning: answer) }
+            self.gate.withLock { $0.waiting = continuation }
             reading.yield()
             reading.finish()
         }

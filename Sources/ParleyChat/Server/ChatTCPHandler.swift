@@ -117,32 +117,23 @@ final class ChatInbox: Sendable {
     /// Handles the frames waiting, in order. Returns `true` when the session is over (the peer
     /// closed, or the session closed the connection), after which nothing more is handled.
     func drain() async -> Bool {
-        enum Next {
-            case handle([ChatInbound], ChatSession)
-            case stop(over: Bool)
-        }
         while true {
             // Takes every frame waiting at once (handled in order below): no per-frame dequeue.
-            let next = self.state.withLock { state -> Next in
+            // No frame: this drain stops, telling whether the session is over.
+            let (batch, current, over) = self.state.withLock { state -> ([ChatInbound], ChatSession, Bool) in
                 guard !state.frames.isEmpty, !self.connection.isClosed else {
                     if state.inputEnded || self.connection.isClosed {
                         state.over = true
                         state.frames = []
                     }
                     state.draining = false
-                    return .stop(over: state.over)
+                    return ([], state.session, state.over)
                 }
                 defer { state.frames = [] }
-                return .handle(state.frames, state.session)
+                return (state.frames, state.session, false)
             }
-            let batch: [ChatInbound]
-            var session: ChatSession
-            switch next {
-            case .stop(let over):
-                return over
-            case .handle(let frames, let current):
-                (batch, session) = (frames, current)
-            }
+            guard !batch.isEmpty else { return over }
+            var session = current
             for item in batch {
                 guard !self.connection.isClosed else { break }
                 let keepGoing = await session.handle(item)
