@@ -214,16 +214,26 @@ public struct AccountService: Sendable {
     /// since it was last moved. Throws `unauthenticated` when unknown or expired.
     public func session(_ params: BackendAPI.TokenParams) async throws -> BackendAPI.SessionInfo {
         let now = self.now()
-        let tokenHash = Self.hash(token: params.token)
-        guard var session = try await self.sessions.find(tokenHash: tokenHash, now: now) else {
-            throw ParleyError(.unauthenticated, "You are not logged in, or your session expired.")
+        guard let found = try await self.sessions.find(tokenHash: Self.hash(token: params.token), now: now) else {
+            throw Self.notLoggedIn
         }
+        let session = try await self.slide(found, now: now)
+        return .init(userID: session.userID, username: session.username, expiresAt: session.expiresAt)
+    }
+
+    /// The answer to a token that is unknown, expired or revoked.
+    static let notLoggedIn = ParleyError(.unauthenticated, "You are not logged in, or your session expired.")
+
+    /// Sliding expiry: a session used at `now` expires a whole TTL later. It is written only
+    /// when that moves the expiry by over a minute, so that most requests do not write.
+    func slide(_ session: Session, now: Date) async throws -> Session {
+        var session = session
         let slid = self.expiry(from: now)
         if slid.timeIntervalSince(session.expiresAt) > 60 {
-            try await self.sessions.extend(tokenHash: tokenHash, until: slid)
+            try await self.sessions.extend(tokenHash: session.tokenHash, until: slid)
             session.expiresAt = slid
         }
-        return .init(userID: session.userID, username: session.username, expiresAt: session.expiresAt)
+        return session
     }
 
     /// Ends a session; ending an unknown one is not an error.
@@ -257,7 +267,7 @@ public struct AccountService: Sendable {
 
     /// The stored form of a token: SHA-256, hex. A database leak does not leak sessions.
     static func hash(token: String) -> String {
-        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        hexEncoded(SHA256.hash(data: Data(token.utf8)))
     }
 
     /// Runs slow CPU work (bcrypt) on NIO's thread pool, off the cooperative pool.

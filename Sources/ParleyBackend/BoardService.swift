@@ -29,17 +29,21 @@ public struct BoardService: Sendable {
     /// A token that is no longer valid is an error, not a silent Guest post.
     public func post(_ params: BackendAPI.PostParams) async throws -> Post {
         let draft = try PostDraft(title: params.title, body: params.body)
-        var author = guestAuthor
-        var userID: Int64?
-        if let token = params.token {
-            let session = try await self.accounts.session(.init(token: token))
-            author = session.username
-            userID = session.userID
-        }
+        let now = self.now()
         // Whatever the outcome (a write that timed out may still commit), after it the kept
         // newest pages are out of date.
         defer { self.newest.invalidate() }
-        return try await self.posts.create(author: author, userID: userID, draft: draft, now: self.now(), requestID: params.requestID)
+        guard let token = params.token else {
+            return try await self.posts.create(author: guestAuthor, userID: nil, draft: draft, now: now, requestID: params.requestID)
+        }
+        // The session is checked by the statement that stores the post: one database round trip.
+        let tokenHash = AccountService.hash(token: token)
+        guard let (post, session) = try await self.posts.create(sessionTokenHash: tokenHash, draft: draft, now: now, requestID: params.requestID)
+        else { throw AccountService.notLoggedIn }
+        // The post is stored: a failed expiry update must not answer otherwise (a client would
+        // post it again); the session slides on its next use instead.
+        _ = try? await self.accounts.slide(session, now: now)
+        return post
     }
 
     /// ``list(_:)`` encoded as the JSON-RPC result (`Board.List`); the newest pages (no cursor)

@@ -58,6 +58,12 @@ public protocol PostRepository: Sendable {
     /// Stores a post and returns it with its id. A `requestID` already stored returns the post
     /// stored with it instead: a retried write is applied once.
     func create(author: String, userID: Int64?, draft: PostDraft, now: Date, requestID: String?) async throws -> Post
+    /// Stores a post by the user of a session, in one statement: only while the session whose
+    /// token hashes to `sessionTokenHash` is valid at `now` (it exists, has not expired, and its
+    /// password was not reset since). Returns the post and the session as found, or `nil`, having
+    /// stored nothing, when the session is not valid. A `requestID` already stored returns the post
+    /// stored with it (while the session is valid).
+    func create(sessionTokenHash: String, draft: PostDraft, now: Date, requestID: String?) async throws -> (post: Post, session: Session)?
     /// Posts newest first; with `before`, only those with a smaller id.
     func list(limit: Int, before: Int64?) async throws -> [Post]
 }

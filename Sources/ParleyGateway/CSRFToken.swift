@@ -39,7 +39,7 @@ struct CSRFToken: Sendable {
 
     static func random() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<16).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return hexEncoded((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     static func constantTimeEquals(_ a: String, _ b: String) -> Bool {

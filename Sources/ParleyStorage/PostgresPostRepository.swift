@@ -20,6 +20,21 @@ struct PostgresPostRepository: PostRepository {
             """
         }
 
+        /// The author is the user of a valid session (as `PostgresSessionRepository.SQL.find`);
+        /// inserts nothing without one, or when the fence refuses.
+        static func insertBySession(
+            tokenHash: String, title: String, body: String, createdAt: Int64, requestID: String?, epoch: Int64?
+        ) -> PostgresQuery {
+            """
+            INSERT INTO posts (author, user_id, title, body, created_at, request_id)
+            SELECT users.username, users.id, \(title), \(body), \(createdAt), \(requestID)
+            FROM sessions
+            JOIN users ON users.id = sessions.user_id AND users.credential_version = sessions.credential_version
+            WHERE sessions.token_hash = \(tokenHash) AND sessions.expires_at > \(createdAt) AND \(fence: epoch)
+            RETURNING id, author, user_id, (SELECT expires_at FROM sessions WHERE token_hash = \(tokenHash))
+            """
+        }
+
         static func byRequestID(_ requestID: String) -> PostgresQuery {
             "SELECT id, author, title, body, created_at FROM posts WHERE request_id = \(requestID)"
         }
@@ -52,9 +67,7 @@ struct PostgresPostRepository: PostRepository {
                 )
             )
         } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.requestIDConstraint) {
-            // A retry of a post already stored: answer with the stored one.
-            guard let row = try await self.database.query(SQL.byRequestID(requestID ?? "")).first else { throw error }
-            return try Self.post(row)
+            return try await self.stored(requestID: requestID, else: error)
         }
         guard let row = rows.first else {
             throw WriteFence.superseded
@@ -66,6 +79,37 @@ struct PostgresPostRepository: PostRepository {
             body: draft.body,
             createdAt: UnixMilliseconds.date(createdAt)
         )
+    }
+
+    func create(sessionTokenHash: String, draft: PostDraft, now: Date, requestID: String?) async throws -> (post: Post, session: Session)? {
+        let createdAt = UnixMilliseconds.from(now)
+        let epoch = try self.fence.epochForWrite()
+        let rows: [PostgresRow]
+        do {
+            rows = try await self.database.query(
+                SQL.insertBySession(
+                    tokenHash: sessionTokenHash, title: draft.title, body: draft.body, createdAt: createdAt,
+                    requestID: requestID, epoch: epoch
+                )
+            )
+        } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.requestIDConstraint) {
+            let sessions = PostgresSessionRepository(database: self.database, fence: self.fence)
+            guard let session = try await sessions.find(tokenHash: sessionTokenHash, now: now) else { return nil }
+            return (try await self.stored(requestID: requestID, else: error), session)
+        }
+        guard let row = rows.first else {
+            try await PostgresFence.verify(epoch, on: self.database)
+            return nil
+        }
+        let (id, author, userID, expiresAt) = try row.decode((Int64, String, Int64, Int64).self)
+        let post = Post(id: id, author: author, title: draft.title, body: draft.body, createdAt: UnixMilliseconds.date(createdAt))
+        return (post, Session(tokenHash: sessionTokenHash, userID: userID, username: author, expiresAt: UnixMilliseconds.date(expiresAt)))
+    }
+
+    /// The post stored with `requestID`, or `error` when there is none.
+    private func stored(requestID: String?, else error: some Error) async throws -> Post {
+        guard let row = try await self.database.query(SQL.byRequestID(requestID ?? "")).first else { throw error }
+        return try Self.post(row)
     }
 
     func list(limit: Int, before: Int64?) async throws -> [Post] {

@@ -11,7 +11,48 @@ extension StorageConformance {
         ConformanceCheck(name: "posts: a 10,000-character body round-trips", run: Self.longBodyRoundTrips),
         ConformanceCheck(name: "posts: 200 concurrent posts get distinct ids", run: Self.concurrentPosts),
         ConformanceCheck(name: "posts: authors, guests and database errors", run: Self.authorsAndErrors),
+        ConformanceCheck(name: "posts: by a session, only while it is valid", run: Self.postsBySession),
     ]
+
+    static func postsBySession(_ storage: any Storage) async throws {
+        let user = try await storage.users.create(username: try Username("Nina"), email: "nina@example.com", passwordHash: "h", now: Self.now)
+        let expiresAt = Self.now.addingTimeInterval(3600)
+        try await storage.sessions.create(tokenHash: "nina-1", userID: user.id, credentialVersion: 0, expiresAt: expiresAt)
+        let draft = try PostDraft(title: "By session", body: "written by Nina")
+
+        let (post, session) = try #require(try await storage.posts.create(sessionTokenHash: "nina-1", draft: draft, now: Self.now, requestID: "r1"))
+        #expect(post.author == "Nina")
+        #expect(post.title == "By session" && post.body == "written by Nina")
+        #expect(Self.milliseconds(post.createdAt) == Self.nowInMilliseconds)
+        #expect(session.tokenHash == "nina-1" && session.userID == user.id && session.username == "Nina")
+        #expect(Self.milliseconds(session.expiresAt) == Self.nowInMilliseconds + 3_600_000)
+        #expect(try await storage.posts.list(limit: 10, before: nil) == [post])
+
+        // A retry answers with the stored post, once.
+        let again = try #require(try await storage.posts.create(sessionTokenHash: "nina-1", draft: draft, now: Self.now, requestID: "r1"))
+        #expect(again.post == post && again.session.userID == user.id)
+
+        // Unknown, expired, and (after a password reset) revoked sessions store nothing.
+        #expect(try await storage.posts.create(sessionTokenHash: "other", draft: draft, now: Self.now, requestID: "r2") == nil)
+        #expect(try await storage.posts.create(sessionTokenHash: "nina-1", draft: draft, now: expiresAt, requestID: "r3") == nil)
+        #expect(try await storage.users.resetPassword(email: "nina@example.com", passwordHash: "h2") == user.id)
+        #expect(try await storage.posts.create(sessionTokenHash: "nina-1", draft: draft, now: Self.now, requestID: "r4") == nil)
+        // …also for a retry of a post that was stored.
+        #expect(try await storage.posts.create(sessionTokenHash: "nina-1", draft: draft, now: Self.now, requestID: "r1") == nil)
+        #expect(try await storage.posts.list(limit: 10, before: nil) == [post])
+
+        // The fence holds as for every write.
+        try await storage.sessions.create(tokenHash: "nina-2", userID: user.id, credentialVersion: 1, expiresAt: expiresAt)
+        #expect(try await storage.claimLeadership(epoch: 7))
+        storage.fence.set(.leading(epoch: 5))
+        let stale = await #expect(throws: ParleyError.self) {
+            try await storage.posts.create(sessionTokenHash: "nina-2", draft: draft, now: Self.now, requestID: "r5")
+        }
+        #expect(stale == WriteFence.superseded)
+        storage.fence.set(.leading(epoch: 7))
+        let fresh = try #require(try await storage.posts.create(sessionTokenHash: "nina-2", draft: draft, now: Self.now, requestID: "r5"))
+        #expect(try await storage.posts.list(limit: 10, before: nil) == [fresh.post, post])
+    }
 
     static func createReturnsWhatListReturns(_ storage: any Storage) async throws {
         let created = try await Self.post("Hello", body: "First post", in: storage)

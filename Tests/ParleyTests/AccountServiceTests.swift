@@ -49,6 +49,28 @@ import Testing
         }
     }
 
+    /// A post with a token checks the session in the statement that stores it, and slides it.
+    @Test func postingUsesAndSlidesTheSession() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let clock = Clock()
+        let accounts = AccountService(users: storage.users, sessions: storage.sessions, bcryptCost: 4, now: { clock.now() })
+        let board = BoardService(posts: storage.posts, accounts: accounts, now: { clock.now() })
+        _ = try await accounts.register(.init(username: "lou", password: "password 1"))
+        let login = try await accounts.login(.init(username: "lou", password: "password 1"))
+
+        clock.advance(50 * 60)
+        #expect(try await board.post(.init(token: login.token, title: "t", body: "b")).author == "lou")
+        #expect(try await accounts.session(.init(token: login.token)).expiresAt == Date(timeIntervalSince1970: 1_800_000_000 + 50 * 60 + 3600))
+
+        clock.advance(61 * 60)
+        await #expect(throws: ParleyError(.unauthenticated, "You are not logged in, or your session expired.")) {
+            try await board.post(.init(token: login.token, title: "late", body: "b"))
+        }
+        await #expect(throws: ParleyError.self) { try await board.post(.init(token: "never-issued", title: "t", body: "b")) }
+        #expect(try await board.list(.init(limit: 10, before: nil)).posts.map(\.title) == ["t"])
+        try await storage.close()
+    }
+
     @Test func loginFailuresLookTheSameAndLogoutRevokes() async throws {
         try await self.withAccounts { accounts, _ in
             _ = try await accounts.register(.init(username: "kim", password: "password 1"))

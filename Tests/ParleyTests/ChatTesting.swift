@@ -50,7 +50,7 @@ final class ChatSystem: Sendable {
         let storage = try await SQLiteStorage.open(path: ":memory:", logger: Self.quiet)
         let backend = BackendServer(storage: storage, configuration: .init(port: 0, bcryptCost: 4, logger: Self.quiet))
         let balancerServer = BalancerServer(
-            configuration: .init(port: 0, secret: Self.secret, registry: .init(reportInterval: .milliseconds(200))),
+            configuration: .init(port: 0, secret: Self.secret, registry: .init(reportInterval: .milliseconds(200), lease: .seconds(5))),
             logger: Self.quiet
         )
         let services: [any Service] = [backend, balancerServer]

@@ -13,6 +13,14 @@ import Testing
         #expect(throws: ParleyError.self) { try Username(name) }
     }
 
+    /// Session tokens are stored by this hex of their hash: it must stay what `%02x` gave.
+    @Test func hexIsTwoLowercaseDigitsPerByte() {
+        let bytes = (0...255).map { UInt8($0) }
+        #expect(hexEncoded(bytes) == bytes.map { String(format: "%02x", $0) }.joined())
+        #expect(hexEncoded([0x00, 0x0f, 0xa0, 0xff]) == "000fa0ff")
+        #expect(hexEncoded([UInt8]()) == "")
+    }
+
     @Test func usernamesAreNFCNormalisedAndKeyedWithoutCase() throws {
         let decomposed = "Jose\u{0301}"  // e + combining acute
         let composed = "Jos\u{00E9}"

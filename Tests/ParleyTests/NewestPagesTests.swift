@@ -115,6 +115,10 @@ final class GatedPosts: PostRepository {
         try await self.posts.create(author: author, userID: userID, draft: draft, now: now, requestID: requestID)
     }
 
+    func create(sessionTokenHash: String, draft: PostDraft, now: Date, requestID: String?) async throws -> (post: Post, session: Session)? {
+        try await self.posts.create(sessionTokenHash: sessionTokenHash, draft: draft, now: now, requestID: requestID)
+    }
+
     func list(limit: Int, before: Int64?) async throws -> [Post] {
         guard let reading = self.gate.withLock({ gate in defer { gate.reading = nil }; return gate.reading }) else {
             return try await self.posts.list(limit: limit, before: before)
