@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "ParleyStorage",
             dependencies: [
-                "ParleyCore", sqliteNIO, postgresNIO, nioCore, nioSSL, logging, serviceLifecycle,
+                "ParleyCore", sqliteNIO, postgresNIO, nioCore, nioPosix, nioSSL, logging, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

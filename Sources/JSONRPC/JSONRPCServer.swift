@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -61,6 +62,9 @@ public final class JSONRPCServer: Service, Sendable {
     let eventLoopGroup: any EventLoopGroup
     var logger: Logger { self.configuration.logger }
     private let listening = ListeningState()
+    /// The timer and counter of each method and outcome seen (methods are the registered ones and
+    /// `unknown`, so this stays small).
+    let metrics = Mutex<[MetricsKey: (Metrics.Timer, Counter)]>([:])
 
     /// Creates a server; it listens once ``run()`` is called.
     ///

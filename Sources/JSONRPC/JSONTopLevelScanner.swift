@@ -9,27 +9,35 @@ enum JSONTopLevelScanner {
     /// found in one pass that stops once all are found; `nil` when `buffer` is not a well-formed
     /// object up to there. Values are checked for their bracket structure only.
     static func values(of keys: [String], in buffer: ByteBuffer) -> [ByteBuffer?]? {
-        let bytes = buffer.readableBytesView
+        let offsets = buffer.withUnsafeReadableBytes { bytes in Self.offsets(of: keys, in: bytes) }
+        return offsets?.map { range in
+            range.flatMap { buffer.getSlice(at: buffer.readerIndex + $0.lowerBound, length: $0.count) }
+        }
+    }
+
+    /// Where the values of members `keys` are in `bytes` (see ``values(of:in:)``).
+    private static func offsets(of keys: [String], in bytes: UnsafeRawBufferPointer) -> [Range<Int>?]? {
         let wanted = keys.map { Array($0.utf8) }
-        var found = [ByteBuffer?](repeating: nil, count: keys.count)
+        var found = [Range<Int>?](repeating: nil, count: keys.count)
         var missing = keys.count
         func isSpace(_ byte: UInt8) -> Bool {
             byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
         }
-        var index = bytes.startIndex
+        var index = 0
+        let end = bytes.count
         func skipSpace() {
-            while index < bytes.endIndex, isSpace(bytes[index]) { index += 1 }
+            while index < end, isSpace(bytes[index]) { index += 1 }
         }
         func expect(_ byte: UInt8) -> Bool {
             skipSpace()
-            guard index < bytes.endIndex, bytes[index] == byte else { return false }
+            guard index < end, bytes[index] == byte else { return false }
             index += 1
             return true
         }
         /// Moves past a string whose opening quote is at `index`.
         func skipString() -> Bool {
             index += 1
-            while index < bytes.endIndex {
+            while index < end {
                 switch bytes[index] {
                 case UInt8(ascii: "\\"): index += 2
                 case UInt8(ascii: "\""):
@@ -42,13 +50,13 @@ enum JSONTopLevelScanner {
         }
         /// Moves past any value starting at `index`.
         func skipValue() -> Bool {
-            guard index < bytes.endIndex else { return false }
+            guard index < end else { return false }
             switch bytes[index] {
             case UInt8(ascii: "\""):
                 return skipString()
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 var depth = 0
-                while index < bytes.endIndex {
+                while index < end {
                     switch bytes[index] {
                     case UInt8(ascii: "\""):
                         guard skipString() else { return false }
@@ -67,7 +75,7 @@ enum JSONTopLevelScanner {
                 return false
             default:  // number, true, false, null
                 let start = index
-                while index < bytes.endIndex, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ","),
+                while index < end, !isSpace(bytes[index]), bytes[index] != UInt8(ascii: ","),
                     bytes[index] != UInt8(ascii: "}"), bytes[index] != UInt8(ascii: "]")
                 {
                     index += 1
@@ -80,18 +88,17 @@ enum JSONTopLevelScanner {
         if expect(UInt8(ascii: "}")) { return found }
         while true {
             skipSpace()
-            guard index < bytes.endIndex, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            guard index < end, bytes[index] == UInt8(ascii: "\"") else { return nil }
             let keyStart = index + 1
             guard skipString() else { return nil }
-            let key = bytes[keyStart..<(index - 1)]
+            let key = UnsafeRawBufferPointer(rebasing: bytes[keyStart..<(index - 1)])
             let match = wanted.firstIndex { key.elementsEqual($0) }
             guard expect(UInt8(ascii: ":")) else { return nil }
             skipSpace()
             let valueStart = index
             guard skipValue() else { return nil }
             if let match, found[match] == nil {
-                let offset = valueStart - bytes.startIndex
-                found[match] = buffer.getSlice(at: buffer.readerIndex + offset, length: index - valueStart)
+                found[match] = valueStart..<index
                 missing -= 1
                 if missing == 0 { return found }
             }

@@ -74,7 +74,7 @@ public struct ChatService: Sendable {
         let id = try Self.required(params.clientMessageID, "clientMessageID")
         guard (1...64).contains(id.utf8.count) else { throw ParleyError(.invalidInput, "clientMessageID must be 1 to 64 bytes.") }
         let text = try Self.required(params.text, "text")
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !text.trimmingWhitespace().isEmpty else {
             throw ParleyError(.invalidInput, "text must not be empty.")
         }
         try Self.fits(text, bytes: 8192, "text")

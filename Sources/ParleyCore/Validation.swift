@@ -95,8 +95,8 @@ public struct PostDraft: Sendable, Equatable {
 
     /// Trims surrounding white space and checks both lengths.
     public init(title: String, body: String) throws(ParleyError) {
-        let title = title.trimmingCharacters(in: .whitespacesAndNewlines)
-        let body = body.trimmingCharacters(in: .whitespacesAndNewlines)
+        let title = title.trimmingWhitespace()
+        let body = body.trimmingWhitespace()
         guard !title.isEmpty else { throw ParleyError(.invalidInput, "A post needs a title.") }
         // Control characters (NUL above all, which PostgreSQL cannot store) have no place in
         // a post; a body keeps its line breaks and tabs.
@@ -148,5 +148,21 @@ public struct ProfileDraft: Sendable, Equatable {
         }
         self.nickname = nickname
         self.description = description
+    }
+}
+
+extension StringProtocol {
+    /// Without the white space at either end: the set of Foundation's `.whitespacesAndNewlines`
+    /// (Unicode's White_Space, that is spaces, tabs and line breaks, plus U+200B ZERO WIDTH SPACE),
+    /// without its bridge through NSString (which was 2% of a post's CPU).
+    public func trimmingWhitespace() -> String {
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar.properties.isWhitespace || scalar == "\u{200B}"
+        }
+        let scalars = self.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }), let last = scalars.lastIndex(where: { !isSpace($0) }) else {
+            return ""
+        }
+        return String(String.UnicodeScalarView(scalars[first...last]))
     }
 }

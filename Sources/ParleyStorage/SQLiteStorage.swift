@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOCore
+import NIOPosix
 import ParleyCore
 import SQLiteNIO
 
@@ -27,6 +28,8 @@ public struct SQLiteStorage: Storage {
 
     /// The connection every repository uses.
     let connection: SQLiteConnection
+    /// The thread that runs the connection's statements.
+    let threadPool: NIOThreadPool
     /// Where storage events are logged.
     let logger: Logger
     /// The migrations this storage was opened with.
@@ -84,7 +87,20 @@ public struct SQLiteStorage: Storage {
             storage = .file(path: url.path)
         }
 
-        let connection = try await SQLiteConnection.open(storage: storage, logger: logger)
+        // A thread of its own: SQLite runs one statement at a time on a connection, so a second
+        // thread would only wait for its lock, and the shared pool also runs bcrypt (logins), which
+        // must not hold up the database.
+        let threadPool = NIOThreadPool(numberOfThreads: 1)
+        threadPool.start()
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: storage, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
+            )
+        } catch {
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
         // Two processes opening a new file at once can deadlock while it still has a rollback
         // journal (one switching it to WAL, one creating a table): SQLite then answers SQLITE_BUSY
         // at once, without waiting. Every step here is idempotent, so try again a few times.
@@ -98,20 +114,22 @@ public struct SQLiteStorage: Storage {
                 } else {
                     try await migrator.prepare()
                 }
-                return SQLiteStorage(location: location, connection: connection, logger: logger, migrator: migrator)
+                return SQLiteStorage(location: location, connection: connection, threadPool: threadPool, logger: logger, migrator: migrator)
             } catch let error as SQLiteError where error.reason == .busy && attempt < 10 {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
             } catch {
                 try? await (connection.close() as EventLoopFuture<Void>).get()
+                try? await threadPool.shutdownGracefully()
                 throw error
             }
         }
     }
 
-    private init(location: String, connection: SQLiteConnection, logger: Logger, migrator: SQLiteMigrator) {
+    private init(location: String, connection: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger, migrator: SQLiteMigrator) {
         self.location = location
         self.connection = connection
+        self.threadPool = threadPool
         self.logger = logger
         self.migrator = migrator
         self.users = SQLiteUserRepository(connection: connection, fence: self.fence)
@@ -153,6 +171,7 @@ public struct SQLiteStorage: Storage {
     public func close() async throws {
         // SQLiteNIO's async `close()` skips the work in a cancelled task; its future does not.
         let closed: EventLoopFuture<Void> = self.connection.close()
+        defer { self.threadPool.shutdownGracefully { _ in } }
         try await closed.get()
     }
 }

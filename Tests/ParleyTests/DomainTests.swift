@@ -21,6 +21,24 @@ import Testing
         #expect(hexEncoded([UInt8]()) == "")
     }
 
+    /// Posts are trimmed as Foundation's `.whitespacesAndNewlines` trims, without Foundation.
+    @Test func trimmingWhitespaceMatchesFoundation() {
+        let spaces = (0...0x3000).compactMap(Unicode.Scalar.init).filter { $0.properties.isWhitespace }
+        let texts = [
+            "", " ", "plain", "  both  ", "\t\n\r tabs and lines \u{85}\u{2028}", "\u{A0}no-break\u{3000}",
+            " e\u{301} ", " \u{301}lone mark", "👍🏽 ", "inner  space kept", "\u{200B}zero width space too\u{200B}", "\u{200C}joiners are not\u{200D}",
+            String(String.UnicodeScalarView(spaces)) + "x" + String(String.UnicodeScalarView(spaces)),
+        ]
+        for text in texts {
+            #expect(text.trimmingWhitespace() == text.trimmingCharacters(in: .whitespacesAndNewlines), "\(text.debugDescription)")
+            #expect(text.trimmingWhitespace().unicodeScalars.elementsEqual(text.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars))
+        }
+        // Every scalar Foundation calls white space, and no other, is trimmed (all are in the BMP).
+        for scalar in (0...0xFFFF).lazy.compactMap(Unicode.Scalar.init) where CharacterSet.whitespacesAndNewlines.contains(scalar) != (" \(scalar) ".trimmingWhitespace() == "") {
+            Issue.record("U+\(String(scalar.value, radix: 16)) differs")
+        }
+    }
+
     @Test func usernamesAreNFCNormalisedAndKeyedWithoutCase() throws {
         let decomposed = "Jose\u{0301}"  // e + combining acute
         let composed = "Jos\u{00E9}"
