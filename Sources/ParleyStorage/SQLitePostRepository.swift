@@ -12,16 +12,6 @@ struct SQLitePostRepository: PostRepository {
             SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE \(SQLiteFence.condition(7))
             RETURNING id
             """
-        /// The author is the user of a valid session (as `SQLiteSessionRepository.SQL.find`);
-        /// inserts nothing without one, or when the fence refuses.
-        static let insertBySession = """
-            INSERT INTO posts (author, user_id, title, body, created_at, request_id)
-            SELECT users.username, users.id, ?2, ?3, ?4, ?5
-            FROM sessions
-            JOIN users ON users.id = sessions.user_id AND users.credential_version = sessions.credential_version
-            WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?4 AND \(SQLiteFence.condition(6))
-            RETURNING id, author, user_id, (SELECT expires_at FROM sessions WHERE token_hash = ?1) AS expires_at
-            """
         static let byRequestID = """
             SELECT id, author, title, body, created_at FROM posts WHERE request_id = ?1
             """
@@ -57,7 +47,7 @@ struct SQLitePostRepository: PostRepository {
                 ]
             )
         } catch let error as SQLiteError where Self.isRetry(error) {
-            return try await self.stored(requestID: requestID, else: error)
+            return try await Self.stored(requestID: requestID, on: self.connection, else: error)
         }
         guard let row = rows.first else {
             throw WriteFence.superseded
@@ -71,55 +61,34 @@ struct SQLitePostRepository: PostRepository {
         )
     }
 
+    /// Posts by sessions with a request id, written together (one statement, one commit) when
+    /// they come at the same time.
+    let sessionPosts: GroupCommit<SQLiteSessionPosts.Post, SQLiteSessionPosts.Written?>
+
+    init(connection: SQLiteConnection, fence: WriteFence) {
+        self.connection = connection
+        self.fence = fence
+        let writer = SQLiteSessionPosts(connection: connection, fence: fence)
+        self.sessionPosts = GroupCommit(maximumBatch: 64) { batch in await writer.write(batch) }
+    }
+
     func create(sessionTokenHash: String, draft: PostDraft, now: Date, requestID: String?) async throws -> (post: Post, session: Session)? {
-        let createdAt = UnixMilliseconds.from(now)
-        let epoch = try self.fence.epochForWrite()
-        let rows: [SQLiteRow]
-        do {
-            rows = try await self.connection.query(
-                SQL.insertBySession,
-                [
-                    .text(sessionTokenHash),
-                    .text(draft.title),
-                    .text(draft.body),
-                    .integer(SQLiteInt64(createdAt)),
-                    requestID.map { .text($0) } ?? .null,
-                    SQLiteFence.bind(epoch),
-                ]
-            )
-        } catch let error as SQLiteError where Self.isRetry(error) {
-            let sessions = SQLiteSessionRepository(connection: self.connection, fence: self.fence)
-            guard let session = try await sessions.find(tokenHash: sessionTokenHash, now: now) else { return nil }
-            return (try await self.stored(requestID: requestID, else: error), session)
+        let post = SQLiteSessionPosts.Post(tokenHash: sessionTokenHash, draft: draft, createdAt: UnixMilliseconds.from(now), requestID: requestID)
+        // Without a request id, a post's row cannot be told apart in the answer to a batch.
+        guard requestID != nil else {
+            return try await SQLiteSessionPosts(connection: self.connection, fence: self.fence).write(post)
         }
-        guard let row = rows.first else {
-            try await SQLiteFence.verify(epoch, on: self.connection)
-            return nil
-        }
-        let post = Post(
-            id: try row.int64("id"),
-            author: try row.text("author"),
-            title: draft.title,
-            body: draft.body,
-            createdAt: UnixMilliseconds.date(createdAt)
-        )
-        let session = Session(
-            tokenHash: sessionTokenHash,
-            userID: try row.int64("user_id"),
-            username: post.author,
-            expiresAt: UnixMilliseconds.date(try row.int64("expires_at"))
-        )
-        return (post, session)
+        return try await self.sessionPosts.submit(post)
     }
 
     /// Whether an insert failed because its request id is stored: a retry of a post.
-    private static func isRetry(_ error: SQLiteError) -> Bool {
+    static func isRetry(_ error: SQLiteError) -> Bool {
         error.reason == .constraintUniqueFailed && error.message.contains("posts.request_id")
     }
 
     /// The post stored with `requestID`, or `error` when there is none.
-    private func stored(requestID: String?, else error: some Error) async throws -> Post {
-        let rows = try await self.connection.query(SQL.byRequestID, [.text(requestID ?? "")])
+    static func stored(requestID: String?, on connection: SQLiteConnection, else error: some Error) async throws -> Post {
+        let rows = try await connection.query(SQL.byRequestID, [.text(requestID ?? "")])
         guard let post = try rows.first.map(Self.post) else { throw error }
         return post
     }

@@ -12,7 +12,38 @@ extension StorageConformance {
         ConformanceCheck(name: "posts: 200 concurrent posts get distinct ids", run: Self.concurrentPosts),
         ConformanceCheck(name: "posts: authors, guests and database errors", run: Self.authorsAndErrors),
         ConformanceCheck(name: "posts: by a session, only while it is valid", run: Self.postsBySession),
+        ConformanceCheck(name: "posts: concurrent posts by sessions, with retries and unknown sessions", run: Self.concurrentPostsBySessions),
     ]
+
+    /// SQLite writes posts that come together in one statement: each still gets its own answer.
+    static func concurrentPostsBySessions(_ storage: any Storage) async throws {
+        let user = try await Self.register("Olga", in: storage)
+        try await storage.sessions.create(tokenHash: "olga", userID: user.id, credentialVersion: 0, expiresAt: Self.now.addingTimeInterval(60))
+        // Every 10th has an unknown session; five share the request id "again" (a retried post).
+        func token(_ number: Int) -> String { number % 10 == 9 ? "unknown" : "olga" }
+        func requestID(_ number: Int) -> String { number % 20 == 0 ? "again" : "request \(number)" }
+        let answers = try await withThrowingTaskGroup(of: (Int, Post?).self) { group in
+            for number in 0..<100 {
+                group.addTask {
+                    let draft = try PostDraft(title: "concurrent \(number)", body: "b")
+                    let written = try await storage.posts.create(sessionTokenHash: token(number), draft: draft, now: Self.now, requestID: requestID(number))
+                    return (number, written?.post)
+                }
+            }
+            return try await group.reduce(into: [Int: Post?]()) { $0[$1.0] = $1.1 }
+        }
+        #expect(answers.count == 100)
+        #expect(answers.filter { $0.key % 10 == 9 }.allSatisfy { $0.value == nil })
+        let retried = answers.filter { $0.key % 20 == 0 }.map(\.value)
+        #expect(retried.allSatisfy { $0 != nil && $0 == retried[0] })
+        let stored = try await storage.posts.list(limit: 100, before: nil)
+        #expect(stored.count == 100 - 10 - 4)
+        #expect(Set(stored.map(\.id)) == Set(answers.values.compactMap { $0?.id }))
+        #expect(stored.allSatisfy { post in answers.values.contains { $0 == post } })
+        for (number, post) in answers where number % 10 != 9 && number % 20 != 0 {
+            #expect(post?.title == "concurrent \(number)" && post?.author == "Olga")
+        }
+    }
 
     static func postsBySession(_ storage: any Storage) async throws {
         let user = try await storage.users.create(username: try Username("Nina"), email: "nina@example.com", passwordHash: "h", now: Self.now)
