@@ -95,7 +95,12 @@ enum JSONRPCMessages {
     ) throws -> ByteBuffer {
         var buffer = ByteBuffer()
         buffer.writeStaticString(#"{"id":"#)
-        buffer.writeBytes(try encoder.encode(id))
+        switch id {
+        case .unsigned(let number): buffer.writeString(String(number))  // Go's ids, without a JSONEncoder
+        case .signed(let number): buffer.writeString(String(number))
+        case .null: buffer.writeStaticString("null")
+        default: buffer.writeBytes(try encoder.encode(id))
+        }
         buffer.writeStaticString(#","result":"#)
         if let raw = result as? JSONRPCRawResult {
             buffer.writeImmutableBuffer(raw.json)

@@ -20,12 +20,14 @@ enum JSONValue: Hashable, Sendable, Codable {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
+        // Unsigned first: Go's ids are, and each failed try builds an error with its description.
+        // JSON's kinds do not overlap (`1` is not `true`), so the order changes no result.
+        if let value = try? container.decode(UInt64.self) {
+            self = .unsigned(value)
+        } else if container.decodeNil() {
             self = .null
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
-        } else if let value = try? container.decode(UInt64.self) {
-            self = .unsigned(value)
         } else if let value = try? container.decode(Int64.self) {
             self = .signed(value)
         } else if let value = try? container.decode(Double.self) {

@@ -30,6 +30,10 @@ struct JSONRPCServerTests {
                 #expect(await client.receive() == #"{"id":"abc","result":6,"error":null}"#)
                 try await client.send(#"{"id":18446744073709551615,"params":[{"A":1,"B":1}],"method":"Arith.Multiply"}"#)
                 #expect(await client.receive() == #"{"id":18446744073709551615,"result":1,"error":null}"#)
+                for id in ["-9223372036854775808", "null", "true", "1.5", #"[1,"x"]"#, #"{"k":false}"#] {
+                    try await client.send(#"{"method":"Arith.Multiply","params":[{"A":2,"B":2}],"id":"# + id + "}")
+                    #expect(await client.receive() == #"{"id":"# + id + #","result":4,"error":null}"#)
+                }
             }
         }
     }
