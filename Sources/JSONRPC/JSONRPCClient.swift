@@ -156,7 +156,8 @@ public final class JSONRPCClient: Service, Sendable {
         let methodJSON: Data
         let paramsJSON: Data
         do {
-            methodJSON = try encoder.encode(method)
+            // A method name such as "Board.List" needs no escaping and no JSONEncoder.
+            methodJSON = JSONRPCMessages.isPlainName(method.utf8) ? Data(("\"" + method + "\"").utf8) : try encoder.encode(method)
             paramsJSON = try encoder.encode(params)
         } catch {
             throw JSONRPCClientError(code: .invalidRequest, detail: "cannot encode params of \(method): \(error)")

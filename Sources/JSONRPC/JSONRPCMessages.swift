@@ -19,6 +19,15 @@ enum JSONRPCMessages {
         return encoder
     }
 
+    /// Whether a method name is only ASCII letters, digits, dots and underscores (as
+    /// `"Board.List"`): its JSON is itself in quotes, with nothing to escape.
+    static func isPlainName(_ name: some Sequence<UInt8>) -> Bool {
+        name.allSatisfy { byte in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+        }
+    }
+
     // MARK: Server side
 
     /// The part of a request the server reads before it knows the handler's parameter type.
@@ -35,6 +44,24 @@ enum JSONRPCMessages {
 
         private enum CodingKeys: String, CodingKey {
             case id, method
+        }
+
+        /// The head of a request as Go writes it, found by a scan instead of a JSONDecoder: an
+        /// unsigned integer id and a plain method name (``isPlainName(_:)``); `nil` for any other
+        /// request, which the decoder then reads, with its errors. The rest of the request is
+        /// checked when its params are decoded.
+        init?(scanning frame: ByteBuffer) {
+            guard let members = JSONTopLevelScanner.values(of: ["id", "method"], in: frame),
+                let id = members[0]?.readableBytesView, let method = members[1]?.readableBytesView,
+                (1...20).contains(id.count), id.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+                id.first != UInt8(ascii: "0") || id.count == 1,
+                let number = UInt64(String(decoding: id, as: UTF8.self)),
+                method.count > 2, method.first == UInt8(ascii: "\""), method.last == UInt8(ascii: "\""),
+                JSONRPCMessages.isPlainName(method.dropFirst().dropLast())
+            else { return nil }
+            self.id = .unsigned(number)
+            self.method = String(decoding: method.dropFirst().dropLast(), as: UTF8.self)
+            self.hasMethodKey = true
         }
 
         init(from decoder: any Decoder) throws {

@@ -88,7 +88,7 @@ extension JSONRPCServer {
         let encoder = JSONRPCMessages.makeEncoder()
         let head: JSONRPCMessages.RequestHead
         do {
-            head = try JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
+            head = try JSONRPCMessages.RequestHead(scanning: frame) ?? JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
         } catch {
             self.record(method: "unknown", ok: false, since: start)
             return .close(reason: "message is not a JSON-RPC request object: \(JSONRPCMessages.describe(error))")

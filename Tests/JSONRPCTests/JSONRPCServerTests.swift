@@ -141,6 +141,23 @@ struct JSONRPCServerTests {
         }
     }
 
+    @Test("a request whose id and method can be read gets an error response for anything wrong after them")
+    func brokenRestOfARequest() async throws {
+        try await withServer { port in
+            try await withRawClient(port: port) { client in
+                for broken in [#"{"id":3,"method":"Arith.Multiply","params":[{"A":1,"B":2}],"x":tru}"#, #"{"id":4,"method":"Arith.Multiply","params":[{"A":1 "B":2}]}"#] {
+                    try await client.send(broken)
+                    let response = try await client.receiveObject()
+                    #expect(response["id"] as? Int != nil)
+                    #expect((response["error"] as? String)?.hasPrefix("invalid_params: cannot decode params") == true, "\(response)")
+                }
+                // An id with a leading zero is not JSON: the decoder reads the request, and closes.
+                try await client.send(#"{"id":07,"method":"Arith.Multiply","params":[{"A":1,"B":2}]}"#)
+                #expect(await client.receive() == nil)
+            }
+        }
+    }
+
     @Test("garbage closes that connection; other clients keep working")
     func garbageClosesConnection() async throws {
         try await withServer { port in
