@@ -75,7 +75,8 @@ field() { # text, regex with one group
   python3 -c 'import re,sys; m=re.search(sys.argv[2], sys.argv[1]); print(m.group(1) if m else "?")' "$1" "$2"
 }
 per_conn_full=$(field "$full" '\(([0-9]+) bytes\) per connection')
-per_conn_half=$(field "$halfrun" '\(([0-9]+) bytes\) per connection')
+# Negative when the second run's connections fit in memory the first run's freed.
+per_conn_half=$(field "$halfrun" '\((-?[0-9]+) bytes\) per connection')
 row() { # label, output
   echo "| $1 | $(field "$2" 'delivered ([0-9]+) texts/s') | $(field "$2" 'sent ([0-9]+),') | $(field "$2" 'delivered ([0-9]+), errors') | $(field "$2" 'errors ([0-9]+)') | $(field "$2" 'p50 ([0-9.]+) ms') | $(field "$2" 'p99 ([0-9.]+) ms') | $(field "$2" 'p999 ([0-9.]+) ms') |"
 }
