@@ -15,6 +15,10 @@ import Synchronization
 /// affecting others. On graceful shutdown the server stops accepting and reading, lets calls in
 /// flight finish for up to ``Configuration/shutdownGracePeriod``, then closes.
 ///
+/// A request whose id and method can be read (as Go writes them: an unsigned integer id, a plain
+/// method name) but which is not valid JSON after them is answered with an `invalid_params`
+/// error naming the fault; one whose id cannot be read closes the connection.
+///
 /// Metrics: a `Timer` `jsonrpc_server_request_duration_seconds` and a `Counter`
 /// `jsonrpc_server_requests_total`, both with dimensions `method` (unregistered names collapse to
 /// `unknown`) and `outcome` (`ok` or `error`).

@@ -64,11 +64,14 @@ struct SQLitePostRepository: PostRepository {
     /// Posts by sessions with a request id, written together (one statement, one commit) when
     /// they come at the same time.
     let sessionPosts: GroupCommit<SQLiteSessionPosts.Post, SQLiteSessionPosts.Written?>
+    /// Writes them.
+    let sessionPostWriter: SQLiteSessionPosts
 
     init(connection: SQLiteConnection, fence: WriteFence) {
         self.connection = connection
         self.fence = fence
         let writer = SQLiteSessionPosts(connection: connection, fence: fence)
+        self.sessionPostWriter = writer
         self.sessionPosts = GroupCommit(maximumBatch: 64) { batch in await writer.write(batch) }
     }
 
@@ -76,7 +79,7 @@ struct SQLitePostRepository: PostRepository {
         let post = SQLiteSessionPosts.Post(tokenHash: sessionTokenHash, draft: draft, createdAt: UnixMilliseconds.from(now), requestID: requestID)
         // Without a request id, a post's row cannot be told apart in the answer to a batch.
         guard requestID != nil else {
-            return try await SQLiteSessionPosts(connection: self.connection, fence: self.fence).write(post)
+            return try await self.sessionPostWriter.write(post)
         }
         return try await self.sessionPosts.submit(post)
     }

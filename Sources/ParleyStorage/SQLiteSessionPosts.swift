@@ -48,7 +48,9 @@ struct SQLiteSessionPosts: Sendable {
     /// it did not insert (no valid session), each post is written alone, for its own answer.
     func write(_ batch: [Post]) async -> [Result<Written?, any Error>] {
         var written: [String: Written] = [:]
-        if batch.count > 1, let rows = try? await self.insert(batch) {
+        // Rows are told apart by request id: a batch that repeats one is written post by post.
+        let distinct = Set(batch.compactMap(\.requestID)).count == batch.count
+        if batch.count > 1, distinct, let epoch = try? self.fence.epochForWrite(), let rows = try? await self.insert(batch, epoch: epoch) {
             for row in rows {
                 written[row.requestID] = row.written
             }
@@ -70,9 +72,10 @@ struct SQLiteSessionPosts: Sendable {
 
     /// Writes one post; `nil` when its session is not valid.
     func write(_ post: Post) async throws -> Written? {
+        let epoch = try self.fence.epochForWrite()
         do {
-            guard let row = try await self.insert([post]).first else {
-                try await SQLiteFence.verify(try self.fence.epochForWrite(), on: self.connection)
+            guard let row = try await self.insert([post], epoch: epoch).first else {
+                try await SQLiteFence.verify(epoch, on: self.connection)
                 return nil
             }
             return row.written
@@ -85,9 +88,9 @@ struct SQLiteSessionPosts: Sendable {
         }
     }
 
-    /// Runs ``insert(count:)``; the posts it inserted, by request id (`""` for none).
-    private func insert(_ batch: [Post]) async throws -> [(requestID: String, written: Written)] {
-        let epoch = try self.fence.epochForWrite()
+    /// Runs ``insert(count:)`` with the posts of `batch` (their request ids distinct) and the
+    /// epoch writes carry; the posts it inserted, by request id (`""` for none).
+    func insert(_ batch: [Post], epoch: Int64?) async throws -> [(requestID: String, written: Written)] {
         var binds: [SQLiteData] = []
         binds.reserveCapacity(batch.count * 5 + 1)
         for post in batch {

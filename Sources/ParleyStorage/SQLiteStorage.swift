@@ -117,7 +117,8 @@ public struct SQLiteStorage: Storage {
                 return SQLiteStorage(location: location, connection: connection, threadPool: threadPool, logger: logger, migrator: migrator)
             } catch let error as SQLiteError where error.reason == .busy && attempt < 10 {
                 attempt += 1
-                try await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
+                // Not `try`: cancelled, the next attempt throws and closes what was opened.
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
             } catch {
                 try? await (connection.close() as EventLoopFuture<Void>).get()
                 try? await threadPool.shutdownGracefully()
@@ -171,7 +172,14 @@ public struct SQLiteStorage: Storage {
     public func close() async throws {
         // SQLiteNIO's async `close()` skips the work in a cancelled task; its future does not.
         let closed: EventLoopFuture<Void> = self.connection.close()
-        defer { self.threadPool.shutdownGracefully { _ in } }
-        try await closed.get()
+        do {
+            try await closed.get()
+        } catch is NIOThreadPoolError.ThreadPoolInactive {
+            return  // closed before
+        } catch {
+            try? await self.threadPool.shutdownGracefully()
+            throw error
+        }
+        try? await self.threadPool.shutdownGracefully()
     }
 }

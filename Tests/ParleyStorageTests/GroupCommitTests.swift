@@ -40,7 +40,8 @@ import Testing
         }
     }
 
-    @Test func entriesWaitingForAWriteGoTogetherInTheNext() async throws {
+    @Test(.timeLimit(.minutes(1)))
+    func entriesWaitingForAWriteGoTogetherInTheNext() async throws {
         let writer = Writer()
         let commit = GroupCommit<Int, Int>(maximumBatch: 4) { await writer.write($0) }
         try await withThrowingTaskGroup(of: (Int, Result<Int, any Error>).self) { group in

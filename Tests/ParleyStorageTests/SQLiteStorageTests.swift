@@ -22,6 +22,31 @@ struct SQLiteStorageTests {
         }
     }
 
+    /// Posts by sessions that come together are one statement; each gets its own answer, also
+    /// when one has no valid session or two share a request id.
+    @Test func postsBySessionsAreWrittenInOneStatement() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        let user = try await storage.users.create(username: try Username("Pia"), passwordHash: "h", now: Date())
+        try await storage.sessions.create(tokenHash: "pia", userID: user.id, credentialVersion: 0, expiresAt: Date().addingTimeInterval(60))
+        let writer = try #require(storage.posts as? SQLitePostRepository).sessionPostWriter
+        func post(_ title: String, token: String = "pia", requestID: String) throws -> SQLiteSessionPosts.Post {
+            .init(tokenHash: token, draft: try PostDraft(title: title, body: "b"), createdAt: UnixMilliseconds.from(Date()), requestID: requestID)
+        }
+
+        // One statement: the posts with a valid session, told apart by request id.
+        let rows = try await writer.insert([post("one", requestID: "1"), post("lost", token: "unknown", requestID: "2"), post("three", requestID: "3")], epoch: nil)
+        #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.requestID, $0.written.post.title) }) == ["1": "one", "3": "three"])
+        #expect(rows.allSatisfy { $0.written.session.userID == user.id && $0.written.post.author == "Pia" })
+
+        // Through `write`: a repeated request id is written post by post, each with its own answer.
+        let batch = try [post("four", requestID: "4"), post("mine", requestID: "5"), post("not mine", token: "unknown", requestID: "5")]
+        let results = await writer.write(batch)
+        #expect(try results.map { try $0.get()?.post.title } == ["four", "mine", nil])
+        #expect(try await storage.posts.list(limit: 10, before: nil).map(\.title) == ["mine", "four", "three", "one"])
+        try await storage.close()
+        try await storage.close()  // closing again changes nothing
+    }
+
     @Test func setsConnectionOptions() async throws {
         try await self.withFileStorage { storage, _ in
             let journal = try await storage.connection.query("PRAGMA journal_mode")
