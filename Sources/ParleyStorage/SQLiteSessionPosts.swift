@@ -47,14 +47,7 @@ struct SQLiteSessionPosts: Sendable {
     /// request ids. When the statement fails (a retried request id in it, say), and for the posts
     /// it did not insert (no valid session), each post is written alone, for its own answer.
     func write(_ batch: [Post]) async -> [Result<Written?, any Error>] {
-        var written: [String: Written] = [:]
-        // Rows are told apart by request id: a batch that repeats one is written post by post.
-        let distinct = Set(batch.compactMap(\.requestID)).count == batch.count
-        if batch.count > 1, distinct, let epoch = try? self.fence.epochForWrite(), let rows = try? await self.insert(batch, epoch: epoch) {
-            for row in rows {
-                written[row.requestID] = row.written
-            }
-        }
+        let written = batch.count > 1 ? await self.writeTogether(batch) : [:]
         var results: [Result<Written?, any Error>] = []
         for post in batch {
             if let done = post.requestID.flatMap({ written[$0] }) {
@@ -68,6 +61,16 @@ struct SQLiteSessionPosts: Sendable {
             }
         }
         return results
+    }
+
+    /// The posts of `batch` written in one statement, by request id: those with a valid session;
+    /// none when the request ids repeat (rows are told apart by them) or the statement fails.
+    func writeTogether(_ batch: [Post]) async -> [String: Written] {
+        // `try?` over the epoch too: unfenced, it is `nil`, which is no reason to skip the batch.
+        guard Set(batch.compactMap(\.requestID)).count == batch.count,
+            let rows = try? await self.insert(batch, epoch: self.fence.epochForWrite())
+        else { return [:] }
+        return Dictionary(rows.map { ($0.requestID, $0.written) }, uniquingKeysWith: { first, _ in first })
     }
 
     /// Writes one post; `nil` when its session is not valid.
@@ -90,7 +93,7 @@ struct SQLiteSessionPosts: Sendable {
 
     /// Runs ``insert(count:)`` with the posts of `batch` (their request ids distinct) and the
     /// epoch writes carry; the posts it inserted, by request id (`""` for none).
-    func insert(_ batch: [Post], epoch: Int64?) async throws -> [(requestID: String, written: Written)] {
+    private func insert(_ batch: [Post], epoch: Int64?) async throws -> [(requestID: String, written: Written)] {
         var binds: [SQLiteData] = []
         binds.reserveCapacity(batch.count * 5 + 1)
         for post in batch {

@@ -33,10 +33,12 @@ struct SQLiteStorageTests {
             .init(tokenHash: token, draft: try PostDraft(title: title, body: "b"), createdAt: UnixMilliseconds.from(Date()), requestID: requestID)
         }
 
-        // One statement: the posts with a valid session, told apart by request id.
-        let rows = try await writer.insert([post("one", requestID: "1"), post("lost", token: "unknown", requestID: "2"), post("three", requestID: "3")], epoch: nil)
-        #expect(Dictionary(uniqueKeysWithValues: rows.map { ($0.requestID, $0.written.post.title) }) == ["1": "one", "3": "three"])
-        #expect(rows.allSatisfy { $0.written.session.userID == user.id && $0.written.post.author == "Pia" })
+        // One statement (unfenced, as `parley serve` runs): the posts with a valid session, by request id.
+        let together = await writer.writeTogether(try [post("one", requestID: "1"), post("lost", token: "unknown", requestID: "2"), post("three", requestID: "3")])
+        #expect(together.mapValues(\.post.title) == ["1": "one", "3": "three"])
+        #expect(together.values.allSatisfy { $0.session.userID == user.id && $0.post.author == "Pia" })
+        // A repeated request id: nothing written together.
+        #expect(await writer.writeTogether(try [post("x", requestID: "9"), post("y", token: "unknown", requestID: "9")]).isEmpty)
 
         // Through `write`: a repeated request id is written post by post, each with its own answer.
         let batch = try [post("four", requestID: "4"), post("mine", requestID: "5"), post("not mine", token: "unknown", requestID: "5")]
