@@ -21,17 +21,20 @@ enum PostgresFence {
 }
 
 extension PostgresQuery.StringInterpolation {
-    /// `(epoch IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = epoch FOR SHARE))`, bound.
+    /// `EXISTS (SELECT 1 FROM leadership WHERE epoch = epoch FOR SHARE)`, bound; `TRUE` unfenced
+    /// (`nil`: one backend, no ZooKeeper).
     ///
     /// `FOR SHARE` holds the row until the write commits: a new leader's claim (an UPDATE of that
     /// row) waits for the writes that passed the check, and writes that start after it see the
     /// new epoch, so no old leader's write commits after the claim (READ COMMITTED re-checks only
-    /// the rows it writes, not the fence).
+    /// the rows it writes, not the fence). Unfenced there is nothing to check and no row to lock.
     mutating func appendInterpolation(fence epoch: Int64?) {
-        self.appendLiteral("(")
+        guard let epoch else {
+            self.appendLiteral("TRUE")
+            return
+        }
+        self.appendLiteral("EXISTS (SELECT 1 FROM leadership WHERE epoch = ")
         self.appendInterpolation(epoch)
-        self.appendLiteral("::BIGINT IS NULL OR EXISTS (SELECT 1 FROM leadership WHERE epoch = ")
-        self.appendInterpolation(epoch)
-        self.appendLiteral("::BIGINT FOR SHARE))")
+        self.appendLiteral("::BIGINT FOR SHARE)")
     }
 }
