@@ -368,6 +368,36 @@ struct ChatSystemTests {
         }
     }
 
+    @Test("a client whose frames wait unread behind a stalled backend is not idle; once read again, silence counts")
+    func pausedReadingIsNotIdleness() async throws {
+        try await ChatSystem.with { system in
+            var configuration = Self.server
+            configuration.idleTimeoutSeconds = 1
+            configuration.sweepInterval = .milliseconds(50)
+            configuration.inboundQueueFrames = 4
+            configuration.rateBurst = 10_000
+            configuration.ratePerSecond = 10_000
+            let store = StallingChatStore(system.store)
+            try await system.startChatServer(configuration, store: store)
+            let aliceID = try await system.register("alice")
+            let alice = try await system.login(aliceID, "alice")
+            // The backend hangs on the first request: the rest wait, and the server stops reading.
+            store.stall()
+            for index in 0..<20 {
+                try await alice.send(.listFriendRequests(ChatListFriendRequests(requestId: "q\(index)")))
+            }
+            try await Task.sleep(for: .milliseconds(2500))  // over twice the idle timeout
+            store.release()
+            for index in 0..<20 {
+                guard case .friendRequests(let answer) = try await alice.next() else { throw ChatTestError("frame \(index) not answered") }
+                #expect(answer.requestId == "q\(index)")
+            }
+            // Listening again, and silent: kicked after the idle timeout.
+            guard case .kicked(let kicked) = try await alice.next() else { throw ChatTestError("no kicked") }
+            #expect(kicked.reason == .idleTimeout)
+        }
+    }
+
     @Test("when a chat server stops, its clients get a new ticket, reconnect to another and sync what they missed")
     func serverLoss() async throws {
         try await ChatSystem.with { system in

@@ -92,12 +92,12 @@ final class ChatSystem: Sendable {
 
     /// Starts a chat server registered with the balancer; returns it once both ports are bound.
     @discardableResult
-    func startChatServer(_ configuration: ChatServerConfiguration) async throws -> ChatServer {
+    func startChatServer(_ configuration: ChatServerConfiguration, store: (any ChatRepository)? = nil) async throws -> ChatServer {
         var configuration = configuration
         configuration.tcpPort = 0
         configuration.webSocketPort = 0
         let server = try await ChatServer.bind(
-            configuration: configuration, store: self.store, secret: Self.secret, balancer: self.balancer, logger: Self.quiet
+            configuration: configuration, store: store ?? self.store, secret: Self.secret, balancer: self.balancer, logger: Self.quiet
         )
         let group = ServiceGroup(services: [server], logger: Self.quiet)
         let task = Task { _ = try? await group.run() }
@@ -298,5 +298,63 @@ extension ChatMessage {
     var errorBody: ChatError? {
         if case .error(let body) = self { return body }
         return nil
+    }
+}
+
+/// The chat store of the backend, except that `pendingFriendRequests` waits while stalled, as a
+/// backend that hangs does.
+final class StallingChatStore: ChatRepository {
+    private let store: any ChatRepository
+    private let gate = Mutex<(stalled: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(_ store: any ChatRepository) {
+        self.store = store
+    }
+
+    func stall() {
+        self.gate.withLock { $0.stalled = true }
+    }
+
+    func release() {
+        let waiting = self.gate.withLock { gate in
+            defer { gate = (false, []) }
+            return gate.waiting
+        }
+        for continuation in waiting { continuation.resume() }
+    }
+
+    func pendingFriendRequests(userID: Int64) async throws -> ParleyCore.FriendRequestLists {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waits = self.gate.withLock { gate in
+                if gate.stalled { gate.waiting.append(continuation) }
+                return gate.stalled
+            }
+            if !waits { continuation.resume() }
+        }
+        return try await self.store.pendingFriendRequests(userID: userID)
+    }
+
+    func user(id: Int64) async throws -> ParleyCore.ChatUser? { try await self.store.user(id: id) }
+    func searchUsers(prefix: String, callerID: Int64, limit: Int) async throws -> [ParleyCore.ChatUserMatch] {
+        try await self.store.searchUsers(prefix: prefix, callerID: callerID, limit: limit)
+    }
+    func createFriendRequest(fromUserID: Int64, toUserID: Int64, message: String, alias: String?, now: Date) async throws -> ParleyCore.FriendRequest {
+        try await self.store.createFriendRequest(fromUserID: fromUserID, toUserID: toUserID, message: message, alias: alias, now: now)
+    }
+    func acceptFriendRequest(id: Int64, userID: Int64, alias: String?, now: Date) async throws -> ParleyCore.AcceptedFriendRequest {
+        try await self.store.acceptFriendRequest(id: id, userID: userID, alias: alias, now: now)
+    }
+    func declineFriendRequest(id: Int64, userID: Int64, now: Date) async throws -> ParleyCore.FriendRequest {
+        try await self.store.declineFriendRequest(id: id, userID: userID, now: now)
+    }
+    func friends(userID: Int64) async throws -> [ParleyCore.Friendship] { try await self.store.friends(userID: userID) }
+    func sendText(fromUserID: Int64, toUserID: Int64, clientMessageID: String, text: String, now: Date) async throws -> ParleyCore.TextReceipt {
+        try await self.store.sendText(fromUserID: fromUserID, toUserID: toUserID, clientMessageID: clientMessageID, text: text, now: now)
+    }
+    func texts(conversationID: Int64, userID: Int64, afterSeq: Int64, limit: Int) async throws -> ParleyCore.ChatPage {
+        try await self.store.texts(conversationID: conversationID, userID: userID, afterSeq: afterSeq, limit: limit)
+    }
+    func markRead(conversationID: Int64, userID: Int64, seq: Int64) async throws {
+        try await self.store.markRead(conversationID: conversationID, userID: userID, seq: seq)
     }
 }

@@ -32,6 +32,10 @@ final class ChatConnection: Sendable {
         var userID: Int64?
         /// When the last complete frame arrived (or the connection opened).
         var lastFrame: ContinuousClock.Instant
+        /// When the server last started listening again after pausing (see ``readingPaused(_:)``).
+        var listeningSince: ContinuousClock.Instant
+        /// The server stopped reading from the peer (backpressure): its silence means nothing.
+        var readingPaused = false
         /// The rate limit's bucket: frames that may still be sent now.
         var tokens: Double
     }
@@ -51,7 +55,7 @@ final class ChatConnection: Sendable {
         self.limit = outgoingQueueBytes
         let now = ContinuousClock.now
         self.openedAt = now
-        self.state = Mutex(State(lastFrame: now, tokens: -1))
+        self.state = Mutex(State(lastFrame: now, listeningSince: now, tokens: -1))
     }
 
     /// The authenticated user, if any.
@@ -81,8 +85,20 @@ final class ChatConnection: Sendable {
         }
     }
 
-    /// When the last complete frame arrived.
-    var lastFrame: ContinuousClock.Instant { self.state.withLock { $0.lastFrame } }
+    /// Since when the peer has been silent while the server listened: the last frame, or the end
+    /// of the last pause if later; `nil` while reading is paused (a peer whose frames wait unread
+    /// is not idle, whatever holds them up).
+    var silentSince: ContinuousClock.Instant? {
+        self.state.withLock { $0.readingPaused ? nil : max($0.lastFrame, $0.listeningSince) }
+    }
+
+    /// Notes that the server stopped (`true`) or started again (`false`) reading from the peer.
+    func readingPaused(_ paused: Bool) {
+        self.state.withLock { state in
+            state.readingPaused = paused
+            if !paused { state.listeningSince = .now }
+        }
+    }
 
     /// Whether the connection was closed or dropped (by either side).
     var isClosed: Bool { self.state.withLock { $0.closed } }

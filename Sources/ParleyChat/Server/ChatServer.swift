@@ -184,7 +184,7 @@ public final class ChatServer: Service, Sendable {
                             webSocketCode: 1008
                         )
                     }
-                } else if now - connection.lastFrame > idle {
+                } else if let silent = connection.silentSince, now - silent > idle {
                     connection.close(
                         after: .kicked(ChatKicked(reason: .idleTimeout, message: "Nothing heard for \(configuration.idleTimeoutSeconds) s.")),
                         webSocketCode: 1000

@@ -92,7 +92,11 @@ final class ChatInbox: Sendable {
             state.frames.append(item)
             state.waiting += 1
             let pause = !state.paused && state.waiting >= self.limit
-            if pause { state.paused = true }
+            if pause {
+                state.paused = true
+                // Under this lock, so that it changes in the same order as `paused`.
+                self.connection.readingPaused(true)
+            }
             return (Self.claimDrain(&state), pause)
         }
         if start { self.ready.yield(self) }
@@ -147,6 +151,7 @@ final class ChatInbox: Sendable {
                     }
                     guard keepGoing, state.paused, state.waiting <= self.limit / 2 else { return false }
                     state.paused = false
+                    self.connection.readingPaused(false)
                     return true
                 }
                 if resume {
