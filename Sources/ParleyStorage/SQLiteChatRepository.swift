@@ -187,6 +187,15 @@ struct SQLiteChatRepository: ChatRepository {
     let connection: SQLiteConnection
     /// The epoch writes carry.
     let fence: WriteFence
+    /// Texts, written together (one statement, one commit) when they come at the same time.
+    let sentTexts: GroupCommit<SQLiteTexts.Text, TextReceipt>
+
+    init(connection: SQLiteConnection, fence: WriteFence) {
+        self.connection = connection
+        self.fence = fence
+        let texts = SQLiteTexts(connection: connection, fence: fence)
+        self.sentTexts = GroupCommit(maximumBatch: 64) { batch in await texts.write(batch) }
+    }
 
     func user(id: Int64) async throws -> ChatUser? {
         try await self.connection.query(SQL.user, [.integer(SQLiteInt64(id))]).first.map { try Self.user($0, prefix: "") }
@@ -308,45 +317,10 @@ struct SQLiteChatRepository: ChatRepository {
     func sendText(fromUserID: Int64, toUserID: Int64, clientMessageID: String, text: String, now: Date) async throws
         -> TextReceipt
     {
-        let sentAt = UnixMilliseconds.from(now)
-        let epoch = try self.fence.epochForWrite()
-        let rows: [SQLiteRow]
-        do {
-            rows = try await self.connection.query(
-                SQL.send,
-                [
-                    .integer(SQLiteInt64(fromUserID)), .integer(SQLiteInt64(toUserID)), .text(clientMessageID), .text(text),
-                    .integer(SQLiteInt64(sentAt)), SQLiteFence.bind(epoch),
-                ]
-            )
-        } catch let error as SQLiteError
-            where error.reason == .constraintUniqueFailed && error.message.contains("texts.client_message_id")
-        {
-            guard let receipt = try await self.storedText(senderID: fromUserID, clientMessageID: clientMessageID) else { throw error }
-            return receipt
-        }
-        guard let row = rows.first else {
-            try await SQLiteFence.verify(epoch, on: self.connection)
-            // A retry whose first attempt went to someone else is still a retry: the first one wins.
-            if let receipt = try await self.storedText(senderID: fromUserID, clientMessageID: clientMessageID) { return receipt }
-            throw ChatErrors.notFriends
-        }
-        let stored = ChatText(
-            conversationID: try row.int64("conversation_id"), seq: try row.int64("seq"), senderID: fromUserID, text: text,
-            clientMessageID: clientMessageID, sentAt: sentAt
+        let text = SQLiteTexts.Text(
+            senderID: fromUserID, receiverID: toUserID, clientMessageID: clientMessageID, text: text, sentAt: UnixMilliseconds.from(now)
         )
-        return TextReceipt(text: stored, receiverID: toUserID, duplicate: false)
-    }
-
-    /// The text stored before with this client message id, as a duplicate's receipt.
-    private func storedText(senderID: Int64, clientMessageID: String) async throws -> TextReceipt? {
-        let rows = try await self.connection.query(SQL.sent, [.integer(SQLiteInt64(senderID)), .text(clientMessageID)])
-        guard let row = rows.first else { return nil }
-        let text = ChatText(
-            conversationID: try row.int64("conversation_id"), seq: try row.int64("seq"), senderID: try row.int64("sender_id"),
-            text: try row.text("text"), clientMessageID: try row.text("client_message_id"), sentAt: try row.int64("sent_at")
-        )
-        return TextReceipt(text: text, receiverID: try row.int64("receiver_id"), duplicate: true)
+        return try await self.sentTexts.submit(text)
     }
 
     func texts(conversationID: Int64, userID: Int64, afterSeq: Int64, limit: Int) async throws -> ChatPage {

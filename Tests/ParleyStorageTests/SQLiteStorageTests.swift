@@ -49,6 +49,38 @@ struct SQLiteStorageTests {
         try await storage.close()  // closing again changes nothing
     }
 
+    /// Texts of distinct conversations that come together are one statement; a second text of a
+    /// conversation, a text to a non-friend and a resent text are each written alone, in order.
+    @Test func textsAreWrittenTogetherByConversation() async throws {
+        let storage = try await SQLiteStorage.open(path: ":memory:")
+        var users: [User] = []
+        for name in ["ann", "bea", "cid", "dov"] {
+            users.append(try await StorageConformance.register(name, in: storage))
+        }
+        let (a, b, c, d) = (users[0].id, users[1].id, users[2].id, users[3].id)
+        _ = try await StorageConformance.befriend(users[0], users[1], in: storage)
+        _ = try await StorageConformance.befriend(users[2], users[3], in: storage)
+        let writer = SQLiteTexts(connection: storage.connection, fence: storage.fence)
+        func text(_ from: Int64, _ to: Int64, _ id: String) -> SQLiteTexts.Text {
+            .init(senderID: from, receiverID: to, clientMessageID: id, text: "text \(id)", sentAt: 1_000)
+        }
+
+        let together = await writer.writeTogether([text(a, b, "m1"), text(c, d, "m2"), text(a, c, "m3")])
+        #expect(together.count == 2)  // ann and cid are not friends
+        #expect(together[.init(senderID: a, clientMessageID: "m1")]?.text.seq == 1)
+        #expect(together[.init(senderID: c, clientMessageID: "m2")]?.text.seq == 1)
+
+        let results = await writer.write([text(a, b, "m4"), text(b, a, "m5"), text(c, d, "m6"), text(a, b, "m4"), text(a, c, "m7")])
+        let receipts = results.map { try? $0.get() }
+        #expect(receipts.map { $0?.text.seq } == [2, 3, 2, 2, nil])
+        #expect(receipts.map { $0?.duplicate } == [false, false, false, true, nil])
+        #expect(receipts[1]?.receiverID == a && receipts[1]?.text.text == "text m5")
+        #expect(throws: ParleyError.self) { try results[4].get() }
+        let conversation = try #require(receipts[0]?.text.conversationID)
+        #expect(try await storage.chat.texts(conversationID: conversation, userID: a, afterSeq: 0, limit: 10).texts.map(\.clientMessageID) == ["m1", "m4", "m5"])
+        try await storage.close()
+    }
+
     @Test func setsConnectionOptions() async throws {
         try await self.withFileStorage { storage, _ in
             let journal = try await storage.connection.query("PRAGMA journal_mode")

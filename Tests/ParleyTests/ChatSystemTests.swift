@@ -210,15 +210,16 @@ struct ChatSystemTests {
     func heartbeatTimeout() async throws {
         try await ChatSystem.with { system in
             var configuration = Self.server
-            configuration.idleTimeoutSeconds = 1
+            // 2 s: heartbeats every 250 ms keep a connection with room to spare on a busy machine.
+            configuration.idleTimeoutSeconds = 2
             configuration.sweepInterval = .milliseconds(50)
             try await system.startChatServer(configuration)
             let aliceID = try await system.register("alice")
             let bobID = try await system.register("bob")
             let alice = try await system.login(aliceID, "alice")
             let bob = try await system.login(bobID, "bob")
-            // Alice sends heartbeats for 2 s; Bob stays silent.
-            for _ in 0..<8 {
+            // Alice sends heartbeats for 3 s; Bob stays silent.
+            for _ in 0..<12 {
                 try await alice.send(.heartbeat(ChatHeartbeat()))
                 guard case .heartbeatAck(let ack) = try await alice.next() else { throw ChatTestError("no heartbeat_ack") }
                 #expect(ack.serverTime > 0)
