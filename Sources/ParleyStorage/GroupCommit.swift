@@ -85,3 +85,35 @@ final class GroupCommit<Entry: Sendable, Output: Sendable>: Sendable {
         return try results[0].get()
     }
 }
+
+/// The results of a batch some of whose entries were written together: each entry's from
+/// `written` by its key (taken once, so a repeat is written alone after it), the others written
+/// alone, in order, each for its own answer (what a statement for many cannot tell apart).
+func eachResult<Entry, Key: Hashable, Output>(
+    of batch: [Entry],
+    written: [Key: Output],
+    key: (Entry) -> Key?,
+    alone: (Entry) async throws -> Output
+) async -> [Result<Output, any Error>] {
+    var written = written
+    var results: [Result<Output, any Error>] = []
+    for entry in batch {
+        if let key = key(entry), let done = written.removeValue(forKey: key) {
+            results.append(.success(done))
+        } else {
+            do {
+                results.append(.success(try await alone(entry)))
+            } catch {
+                results.append(.failure(error))
+            }
+        }
+    }
+    return results
+}
+
+/// `count` rows of `columns` numbered parameters for a `VALUES` list: `(?1, ?2), (?3, ?4)`.
+func sqliteParameterRows(_ count: Int, columns: Int) -> String {
+    (0..<count).map { row in
+        "(" + (1...columns).map { "?\(row * columns + $0)" }.joined(separator: ", ") + ")"
+    }.joined(separator: ", ")
+}

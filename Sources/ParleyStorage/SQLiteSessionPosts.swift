@@ -20,11 +20,8 @@ struct SQLiteSessionPosts: Sendable {
     /// user of its session while that is valid (as `SQLiteSessionRepository.SQL.find`); posts
     /// without one, or all when the fence refuses, are not inserted.
     static func insert(count: Int) -> String {
-        let rows = (0..<count).map { row in
-            "(" + (1...5).map { "?\(row * 5 + $0)" }.joined(separator: ", ") + ")"
-        }
-        return """
-            WITH batch(token_hash, title, body, created_at, request_id) AS (VALUES \(rows.joined(separator: ", ")))
+        """
+            WITH batch(token_hash, title, body, created_at, request_id) AS (VALUES \(sqliteParameterRows(count, columns: 5)))
             INSERT INTO posts (author, user_id, title, body, created_at, request_id)
             SELECT users.username, users.id, batch.title, batch.body, batch.created_at, batch.request_id
             FROM batch
@@ -47,20 +44,8 @@ struct SQLiteSessionPosts: Sendable {
     /// request ids. When the statement fails (a retried request id in it, say), and for the posts
     /// it did not insert (no valid session), each post is written alone, for its own answer.
     func write(_ batch: [Post]) async -> [Result<Written?, any Error>] {
-        let written = batch.count > 1 ? await self.writeTogether(batch) : [:]
-        var results: [Result<Written?, any Error>] = []
-        for post in batch {
-            if let done = post.requestID.flatMap({ written[$0] }) {
-                results.append(.success(done))
-            } else {
-                do {
-                    results.append(.success(try await self.write(post)))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
-        }
-        return results
+        let written = batch.count > 1 ? await self.writeTogether(batch).mapValues { Optional($0) } : [:]
+        return await eachResult(of: batch, written: written, key: \.requestID, alone: self.write)
     }
 
     /// The posts of `batch` written in one statement, by request id: those with a valid session;

@@ -18,11 +18,8 @@ struct SQLiteTexts: Sendable {
     /// The conversations must differ: each text's number is its conversation's highest plus one,
     /// read before any of the batch is stored.
     static func insert(count: Int) -> String {
-        let rows = (0..<count).map { row in
-            "(" + (1...5).map { "?\(row * 5 + $0)" }.joined(separator: ", ") + ")"
-        }
-        return """
-            WITH batch(sender_id, receiver_id, client_message_id, text, sent_at) AS (VALUES \(rows.joined(separator: ", ")))
+        """
+            WITH batch(sender_id, receiver_id, client_message_id, text, sent_at) AS (VALUES \(sqliteParameterRows(count, columns: 5)))
             INSERT INTO texts (conversation_id, seq, sender_id, text, client_message_id, sent_at)
             SELECT c.id, COALESCE((SELECT MAX(x.seq) FROM texts x WHERE x.conversation_id = c.id), 0) + 1,
                    batch.sender_id, batch.text, batch.client_message_id, batch.sent_at
@@ -46,21 +43,9 @@ struct SQLiteTexts: Sendable {
     func write(_ batch: [Text]) async -> [Result<TextReceipt, any Error>] {
         var conversations = Set<[Int64]>()
         let together = batch.count > 1 ? batch.filter { conversations.insert([min($0.senderID, $0.receiverID), max($0.senderID, $0.receiverID)]).inserted } : []
-        var written = together.count > 1 ? await self.writeTogether(together) : [:]
-        var results: [Result<TextReceipt, any Error>] = []
-        for text in batch {
-            // Once: a resend in the same batch is written alone after it, and so told it is one.
-            if let receipt = written.removeValue(forKey: Key(text)) {
-                results.append(.success(receipt))
-            } else {
-                do {
-                    results.append(.success(try await self.write(text)))
-                } catch {
-                    results.append(.failure(error))
-                }
-            }
-        }
-        return results
+        let written = together.count > 1 ? await self.writeTogether(together) : [:]
+        // A resend in the same batch is written alone after the first, and so told it is one.
+        return await eachResult(of: batch, written: written, key: Key.init, alone: self.write)
     }
 
     /// A text's sender and client message id: unique among stored texts.
@@ -115,35 +100,33 @@ struct SQLiteTexts: Sendable {
 
     /// Writes one text.
     func write(_ text: Text) async throws -> TextReceipt {
-        let (fromUserID, toUserID, clientMessageID, sentAt) = (text.senderID, text.receiverID, text.clientMessageID, text.sentAt)
-        let text = text.text
         let epoch = try self.fence.epochForWrite()
         let rows: [SQLiteRow]
         do {
             rows = try await self.connection.query(
                 SQLiteChatRepository.SQL.send,
                 [
-                    .integer(SQLiteInt64(fromUserID)), .integer(SQLiteInt64(toUserID)), .text(clientMessageID), .text(text),
-                    .integer(SQLiteInt64(sentAt)), SQLiteFence.bind(epoch),
+                    .integer(SQLiteInt64(text.senderID)), .integer(SQLiteInt64(text.receiverID)), .text(text.clientMessageID), .text(text.text),
+                    .integer(SQLiteInt64(text.sentAt)), SQLiteFence.bind(epoch),
                 ]
             )
         } catch let error as SQLiteError
             where error.reason == .constraintUniqueFailed && error.message.contains("texts.client_message_id")
         {
-            guard let receipt = try await self.storedText(senderID: fromUserID, clientMessageID: clientMessageID) else { throw error }
+            guard let receipt = try await self.storedText(senderID: text.senderID, clientMessageID: text.clientMessageID) else { throw error }
             return receipt
         }
         guard let row = rows.first else {
             try await SQLiteFence.verify(epoch, on: self.connection)
             // A retry whose first attempt went to someone else is still a retry: the first one wins.
-            if let receipt = try await self.storedText(senderID: fromUserID, clientMessageID: clientMessageID) { return receipt }
+            if let receipt = try await self.storedText(senderID: text.senderID, clientMessageID: text.clientMessageID) { return receipt }
             throw ChatErrors.notFriends
         }
         let stored = ChatText(
-            conversationID: try row.int64("conversation_id"), seq: try row.int64("seq"), senderID: fromUserID, text: text,
-            clientMessageID: clientMessageID, sentAt: sentAt
+            conversationID: try row.int64("conversation_id"), seq: try row.int64("seq"), senderID: text.senderID, text: text.text,
+            clientMessageID: text.clientMessageID, sentAt: text.sentAt
         )
-        return TextReceipt(text: stored, receiverID: toUserID, duplicate: false)
+        return TextReceipt(text: stored, receiverID: text.receiverID, duplicate: false)
     }
 
     /// The text stored before with this client message id, as a duplicate's receipt.
