@@ -29,30 +29,72 @@ public struct JSONRPCHandlerRegistry: Sendable {
         _ method: String,
         _ handler: @escaping @Sendable (P) async throws -> R
     ) {
-        self.handlers[method] = MethodHandler { frame, id in
+        self.handlers[method] = MethodHandler(
+            invoke: { frame, id in
+                let params: P
+                switch Self.decodeParams(P.self, from: frame) {
+                case .success(let decoded): params = decoded
+                case .failure(let error): return .failure(error, underlying: nil)
+                }
+                do {
+                    return Self.encode(id: id, result: try await handler(params))
+                } catch {
+                    return Self.failure(error)
+                }
+            },
+            answerAtOnce: nil
+        )
+    }
+
+    /// Registers `handler` for `method`, as ``register(_:_:)`` does, with `answerAtOnce`, which the
+    /// server calls first, on the connection's event loop as the request arrives: a result it
+    /// returns (a cache hit, say) is the answer, sent with no task started; `nil` leaves the call to
+    /// `handler`. It must be quick and must never block or wait.
+    public mutating func register<P: Decodable & Sendable, R: Encodable & Sendable>(
+        _ method: String,
+        answeringAtOnce answerAtOnce: @escaping @Sendable (P) throws -> R?,
+        _ handler: @escaping @Sendable (P) async throws -> R
+    ) {
+        self.register(method, handler)
+        self.handlers[method]?.answerAtOnce = { frame, id in
             let params: P
-            do {
-                params = try JSONDecoder().decode(JSONRPCMessages.RequestParams<P>.self, from: frame).value
-            } catch let error as JSONRPCMessages.ParamsError {
-                return .failure(.invalidParams(error.message), underlying: nil)
-            } catch {
-                return .failure(.invalidParams("cannot decode params: \(JSONRPCMessages.describe(error))"), underlying: nil)
-            }
-            let result: R
-            do {
-                result = try await handler(params)
-            } catch let error as any JSONRPCErrorConvertible {
-                return .failure(JSONRPCError(code: error.code, message: error.message), underlying: nil)
-            } catch {
-                return .failure(.internalError, underlying: error)
+            switch Self.decodeParams(P.self, from: frame) {
+            case .success(let decoded): params = decoded
+            case .failure(let error): return .failure(error, underlying: nil)
             }
             do {
-                let encoder = JSONRPCMessages.makeEncoder()
-                return .success(try JSONRPCMessages.response(id: id, result: result, error: nil, encoder: encoder))
+                return try answerAtOnce(params).map { Self.encode(id: id, result: $0) }
             } catch {
-                return .failure(.internalError, underlying: error)
+                return Self.failure(error)
             }
         }
+    }
+
+    /// The request's single parameter, or why it cannot be decoded.
+    private static func decodeParams<P: Decodable>(_: P.Type, from frame: Data) -> Result<P, JSONRPCError> {
+        do {
+            return .success(try JSONDecoder().decode(JSONRPCMessages.RequestParams<P>.self, from: frame).value)
+        } catch let error as JSONRPCMessages.ParamsError {
+            return .failure(.invalidParams(error.message))
+        } catch {
+            return .failure(.invalidParams("cannot decode params: \(JSONRPCMessages.describe(error))"))
+        }
+    }
+
+    private static func encode(id: JSONValue, result: some Encodable) -> MethodHandler.Outcome {
+        do {
+            return .success(try JSONRPCMessages.response(id: id, result: result, error: nil, encoder: JSONRPCMessages.makeEncoder()))
+        } catch {
+            return .failure(.internalError, underlying: error)
+        }
+    }
+
+    /// A thrown ``JSONRPCErrorConvertible`` is the caller's to see; anything else is internal.
+    private static func failure(_ error: any Error) -> MethodHandler.Outcome {
+        if let error = error as? any JSONRPCErrorConvertible {
+            return .failure(JSONRPCError(code: error.code, message: error.message), underlying: nil)
+        }
+        return .failure(.internalError, underlying: error)
     }
 
     /// The names of the registered methods, sorted.
@@ -76,4 +118,6 @@ struct MethodHandler: Sendable {
     }
 
     let invoke: @Sendable (_ frame: Data, _ id: JSONValue) async -> Outcome
+    /// Tried first, on the event loop, when set: an outcome, or `nil` to call ``invoke``.
+    var answerAtOnce: (@Sendable (_ frame: Data, _ id: JSONValue) -> Outcome?)?
 }

@@ -31,7 +31,7 @@ enum JSONRPCMessages {
     // MARK: Server side
 
     /// The part of a request the server reads before it knows the handler's parameter type.
-    struct RequestHead: Decodable {
+    struct RequestHead: Decodable, Sendable {
         /// The id, or `nil` when the request has no `id` key (an explicit `null` is `.null`).
         var id: JSONValue?
         /// The method, or `nil` when missing or not a string (see ``methodProblem``).

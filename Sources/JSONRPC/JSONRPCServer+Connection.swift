@@ -9,6 +9,12 @@ import NIOCore
 import ServiceLifecycle
 
 extension JSONRPCServer {
+    /// A request frame, with its head when a scan could read it (``JSONRPCMessages/RequestHead/init(scanning:)``).
+    struct Request: Sendable {
+        var frame: ByteBuffer
+        var head: JSONRPCMessages.RequestHead?
+    }
+
     /// What to do with one request frame.
     enum Disposition: Sendable {
         /// Write this response.
@@ -19,7 +25,7 @@ extension JSONRPCServer {
 
     /// Serves one connection until the peer closes it, it misbehaves, it idles out, or the server
     /// shuts down. Never throws: a connection's failure is its own.
-    func handleConnection(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    func handleConnection(_ connection: NIOAsyncChannel<Request, ByteBuffer>) async {
         let channel = connection.channel
         var logger = self.logger
         logger[metadataKey: "jsonrpc.peer"] = "\(channel.remoteAddress?.description ?? "?")"
@@ -44,7 +50,7 @@ extension JSONRPCServer {
     }
 
     private func serveRequests(
-        inbound: NIOAsyncChannelInboundStream<ByteBuffer>,
+        inbound: NIOAsyncChannelInboundStream<Request>,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
         channel: any Channel,
         logger: Logger
@@ -52,11 +58,11 @@ extension JSONRPCServer {
         let limiter = RequestLimiter(limit: self.configuration.maxConcurrentRequestsPerConnection)
         await withDiscardingTaskGroup { group in
             do {
-                for try await frame in inbound {
+                for try await request in inbound {
                     await limiter.acquire()
                     group.addTask {
                         defer { limiter.release() }
-                        let disposition = await self.process(frame: frame, logger: logger)
+                        let disposition = await self.process(request, logger: logger)
                         if Task.isCancelled {
                             // The server is stopping abruptly: the connection is closing, no answer.
                             return
@@ -82,13 +88,12 @@ extension JSONRPCServer {
     }
 
     /// Decodes one request, runs its handler and encodes the response.
-    func process(frame: ByteBuffer, logger: Logger) async -> Disposition {
+    func process(_ request: Request, logger: Logger) async -> Disposition {
         let start = ContinuousClock.now
-        let data = Data(frame.readableBytesView)
-        let encoder = JSONRPCMessages.makeEncoder()
+        let data = Data(request.frame.readableBytesView)
         let head: JSONRPCMessages.RequestHead
         do {
-            head = try JSONRPCMessages.RequestHead(scanning: frame) ?? JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
+            head = try request.head ?? JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
         } catch {
             self.record(method: "unknown", ok: false, since: start)
             return .close(reason: "message is not a JSON-RPC request object: \(JSONRPCMessages.describe(error))")
@@ -97,6 +102,7 @@ extension JSONRPCServer {
             self.record(method: "unknown", ok: false, since: start)
             return .close(reason: "request has no id")
         }
+        let encoder = JSONRPCMessages.makeEncoder()
         guard let method = head.method else {
             self.record(method: "unknown", ok: false, since: start)
             let error = JSONRPCError.invalidRequest(head.methodProblem)
@@ -108,11 +114,18 @@ extension JSONRPCServer {
             let error = JSONRPCError.methodNotFound(method)
             return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
         }
+        let outcome = await handler.invoke(data, id)
+        return .respond(self.response(to: outcome, id: id, method: method, since: start, logger: logger))
+    }
 
-        switch await handler.invoke(data, id) {
+    /// The response to a handler's outcome; records its metrics, and logs an internal error.
+    func response(
+        to outcome: MethodHandler.Outcome, id: JSONValue, method: String, since start: ContinuousClock.Instant, logger: Logger
+    ) -> ByteBuffer {
+        switch outcome {
         case .success(let response):
             self.record(method: method, ok: true, since: start)
-            return .respond(response)
+            return response
         case .failure(let error, let underlying):
             self.record(method: method, ok: false, since: start)
             if let underlying {
@@ -123,7 +136,7 @@ extension JSONRPCServer {
                     metadata: ["jsonrpc.method": "\(method)", "error": "\(type(of: underlying)): \(underlying)"]
                 )
             }
-            return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
+            return JSONRPCMessages.errorResponse(id: id, error: error, encoder: JSONRPCMessages.makeEncoder())
         }
     }
 
@@ -148,5 +161,46 @@ extension JSONRPCServer {
     struct MetricsKey: Hashable {
         var method: String
         var ok: Bool
+    }
+}
+
+/// Reads each request's head, answers on the event loop the requests whose method can answer at
+/// once (``JSONRPCHandlerRegistry/register(_:answeringAtOnce:_:)``: a cache hit, say), and passes
+/// every other request on to the connection's task. An answer at once saves the hops to a task
+/// and back.
+final class AnswerAtOnceHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = JSONRPCServer.Request
+    typealias OutboundOut = ByteBuffer
+
+    private let server: JSONRPCServer
+    private var unflushed = false
+
+    init(server: JSONRPCServer) {
+        self.server = server
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let start = ContinuousClock.now
+        let frame = Self.unwrapInboundIn(data)
+        let head = JSONRPCMessages.RequestHead(scanning: frame)
+        guard let head, let id = head.id, let method = head.method,
+            let answerAtOnce = self.server.handlers.handler(for: method)?.answerAtOnce,
+            let outcome = answerAtOnce(Data(frame.readableBytesView), id)
+        else {
+            context.fireChannelRead(Self.wrapInboundOut(JSONRPCServer.Request(frame: frame, head: head)))
+            return
+        }
+        let response = self.server.response(to: outcome, id: id, method: method, since: start, logger: self.server.logger)
+        context.write(Self.wrapOutboundOut(response), promise: nil)
+        self.unflushed = true
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if self.unflushed {
+            self.unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
     }
 }

@@ -99,7 +99,7 @@ public final class JSONRPCServer: Service, Sendable {
     ///
     /// - Throws: If the address cannot be bound, or the listening socket fails.
     public func run() async throws {
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never>
         do {
             serverChannel = try await self.bind()
         } catch {
@@ -137,7 +137,7 @@ public final class JSONRPCServer: Service, Sendable {
         self.logger.info("stopped")
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
+    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never> {
         let maximumMessageLength = self.configuration.maximumMessageLength
         let idleTimeout = TimeAmount(self.configuration.idleTimeout)
         let logger = self.logger
@@ -156,7 +156,8 @@ public final class JSONRPCServer: Service, Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         IdleConnectionHandler(timeout: idleTimeout, logger: logger)
                     )
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(AnswerAtOnceHandler(server: self))
+                    return try NIOAsyncChannel<Request, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
     }
@@ -164,7 +165,7 @@ public final class JSONRPCServer: Service, Sendable {
     /// Accepts connections until the listening socket closes (graceful shutdown or cancellation),
     /// then waits for every connection to finish.
     private func acceptConnections(
-        _ serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        _ serverChannel: NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never>
     ) async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in

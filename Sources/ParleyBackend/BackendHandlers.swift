@@ -29,7 +29,9 @@ public func backendHandlers(
     handlers.register(BackendAPI.profile, method(accounts.profile))
     handlers.register(BackendAPI.updateProfile, method(accounts.updateProfile))
     handlers.register(BackendAPI.post, method(board.post))
-    handlers.register(BackendAPI.list, method(board.listEncoded))
+    // A kept newest page is answered at once; a backend that does not lead keeps none it may use
+    // (each is kept under the fence state it was read in, and one that follows reads none).
+    handlers.register(BackendAPI.list, answeringAtOnce: board.keptNewestPage, method(board.listEncoded))
     handlers.register(BackendAPI.chatUser, method(chat.user))
     handlers.register(BackendAPI.chatSearch, method(chat.search))
     handlers.register(BackendAPI.chatRequest, method(chat.request))

@@ -46,6 +46,13 @@ public struct BoardService: Sendable {
         return post
     }
 
+    /// The kept newest page ``listEncoded(_:)`` would answer with, if there is one: it costs no
+    /// wait, so the JSON-RPC server answers with it on the event loop.
+    public func keptNewestPage(_ params: BackendAPI.ListParams) -> JSONRPCRawResult? {
+        guard params.before == nil else { return nil }
+        return self.newest.page(limit: params.limit, fence: self.fence.current, now: .now).page
+    }
+
     /// ``list(_:)`` encoded as the JSON-RPC result (`Board.List`); the newest pages (no cursor)
     /// are kept encoded until the next post.
     public func listEncoded(_ params: BackendAPI.ListParams) async throws -> JSONRPCRawResult {

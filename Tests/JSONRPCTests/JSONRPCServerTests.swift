@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import NIOCore
+import Synchronization
 import Testing
 
 /// The server, driven by hand-written bytes on a raw socket.
@@ -81,6 +82,45 @@ struct JSONRPCServerTests {
         // Encoded by a JSONEncoder (outside the server), it is the value it holds.
         let inner = try JSONRPCRawResult(encoding: ["k": [1, 2]])
         #expect(String(decoding: try JSONEncoder().encode(["v": inner]), as: UTF8.self) == #"{"v":{"k":[1,2]}}"#)
+    }
+
+    @Test("a method that can answer at once does so on the event loop, and leaves the rest to its handler")
+    func answersAtOnce() async throws {
+        let calledInTask = Mutex<[String: Bool]>([:])
+        var handlers = makeHandlers()
+        handlers.register(
+            "Cache.Get",
+            answeringAtOnce: { (key: String) -> String? in
+                calledInTask.withLock { $0["at once " + key] = withUnsafeCurrentTask { $0 != nil } }
+                if key == "refused" { throw JSONRPCError(code: "refused", message: "not this one") }
+                return key == "kept" ? "kept value" : nil
+            },
+            { (key: String) -> String in
+                calledInTask.withLock { $0["handler " + key] = withUnsafeCurrentTask { $0 != nil } }
+                return "read value of " + key
+            }
+        )
+        try await withServer(handlers: handlers) { port in
+            try await withRawClient(port: port) { client in
+                // A slow call in flight does not hold up an answer at once.
+                try await client.send(
+                    #"{"method":"Arith.Slow","params":[{"milliseconds":300,"value":1}],"id":1}"#
+                        + #"{"method":"Cache.Get","params":["kept"],"id":2}"#
+                )
+                #expect(await client.receive() == #"{"id":2,"result":"kept value","error":null}"#)
+                #expect(try await client.receiveObject()["id"] as? Int == 1)
+                try await client.send(#"{"method":"Cache.Get","params":["other"],"id":3}"#)
+                #expect(await client.receive() == #"{"id":3,"result":"read value of other","error":null}"#)
+                try await client.send(#"{"method":"Cache.Get","params":["refused"],"id":4}"#)
+                #expect(await client.receive() == #"{"id":4,"result":null,"error":"refused: not this one"}"#)
+                try await client.send(#"{"method":"Cache.Get","params":[7],"id":5}"#)
+                let wrong = try await client.receiveObject()
+                #expect(wrong["id"] as? Int == 5)
+                #expect((wrong["error"] as? String)?.hasPrefix("invalid_params: ") == true)
+            }
+        }
+        // The answers at once ran on the event loop, in no task; the handler in one.
+        #expect(calledInTask.withLock { $0 } == ["at once kept": false, "at once other": false, "handler other": true, "at once refused": false])
     }
 
     @Test("an unknown method gets Go's error text")

@@ -35,6 +35,10 @@ import Testing
         let fresh = try JSONRPCRawResult(encoding: await board.list(.init(limit: 2, before: nil)))
         #expect(try Self.object(kept) == Self.object(fresh))
         #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: 2))) == ["one"])
+        // The page the JSON-RPC server answers with at once is the kept one, and only that.
+        #expect(try board.keptNewestPage(.init(limit: 2, before: nil)).flatMap(Self.object) == Self.object(kept))
+        #expect(board.keptNewestPage(.init(limit: 2, before: 2)) == nil)
+        #expect(board.keptNewestPage(.init(limit: 3, before: nil)) == nil)
         // A refused post (bad input) changes nothing, and the pages stay right.
         await #expect(throws: ParleyError.self) { try await board.post(.init(token: nil, title: "", body: "x")) }
         #expect(try Self.titles(await board.listEncoded(.init(limit: 2, before: nil))) == ["three", "two"])
@@ -56,6 +60,7 @@ import Testing
         // The read happened before the post: it answers without it…
         let listed = try await storage.posts.list(limit: 10, before: nil)
         _ = try await board.post(.init(token: nil, title: "new", body: "x"))
+        #expect(board.keptNewestPage(.init(limit: 10, before: nil)) == nil)
         gated.release(with: listed)
         #expect(try Self.titles(await slowRead.value) == ["old"])
         // …and the next reader gets the post.
@@ -74,7 +79,11 @@ import Testing
 
         _ = try await storage.posts.create(author: "Guest", userID: nil, draft: Self.post("elsewhere"), now: Date(), requestID: nil)
         #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == [])  // kept
+        #expect(board.keptNewestPage(.init(limit: 5, before: nil)) != nil)
+        fence.set(.following(leader: "b2"))
+        #expect(board.keptNewestPage(.init(limit: 5, before: nil)) == nil)
         fence.set(.leading(epoch: 2))
+        #expect(board.keptNewestPage(.init(limit: 5, before: nil)) == nil)
         #expect(try Self.titles(await board.listEncoded(.init(limit: 5, before: nil))) == ["elsewhere"])
 
         _ = try await storage.posts.create(author: "Guest", userID: nil, draft: Self.post("later"), now: Date(), requestID: nil)
