@@ -59,6 +59,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        useEventLoopThreads(defaultEventLoopThreads)
         guard let secret = try ChatSecret.configured(flag: nil, environment: ProcessInfo.processInfo.environment) else {
             throw ValidationError("Set PARLEY_CHAT_SECRET to the chat server's secret.")
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 
 /// The `parley` command: servers, clients and tools in one binary.
 @main
@@ -8,4 +9,16 @@ struct Parley: AsyncParsableCommand {
         abstract: "Parley: a distributed message board and chat system.",
         subcommands: [ServeCommand.self, MigrateCommand.self, AccountCommand.self, BoardCommand.self, ChatCommand.self, ContactsCommand.self, ClusterCommand.self, LoadgenCommand.self]
     )
+}
+
+/// Half the cores, at least one: the handlers run on Swift concurrency's pool, which has a thread
+/// per core already, so event loops on the other half keep the threads fewer than twice the cores.
+/// On a 2-core machine one event loop served /healthz and the board with 10–25% less CPU per
+/// request than two (BENCHMARKS.md).
+let defaultEventLoopThreads = max(1, System.coreCount / 2)
+
+/// Sizes NIO's shared event loop group, which every server and client of the process uses; call
+/// it before anything uses the group.
+func useEventLoopThreads(_ count: Int) {
+    NIOSingletons.groupLoopCountSuggestion = count
 }

@@ -122,8 +122,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(help: "Threads for network I/O, NIO's event loops; handlers run on Swift concurrency's pool, a thread per core (default half the cores, at least 1).")
+    var eventLoopThreads: Int?
+
     func run() async throws {
         let settings = try Settings(self)
+        useEventLoopThreads(settings.eventLoopThreads)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         LoggingSystem.bootstrap { label in
@@ -287,6 +291,7 @@ struct Settings {
     var sessionMinutes: Int
     var secureCookies: Bool
     var logLevel: Logger.Level
+    var eventLoopThreads: Int
     var contactsName: String
     var contactsListen: (host: String, port: Int)
     var contactsPeers: [ContactsPeer]
@@ -327,6 +332,10 @@ struct Settings {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         self.logLevel = logLevel
+        self.eventLoopThreads = try int(command.eventLoopThreads, "PARLEY_EVENT_LOOP_THREADS", defaultEventLoopThreads)
+        guard (1...1024).contains(self.eventLoopThreads) else {
+            throw ValidationError("--event-loop-threads must be between 1 and 1024, not \(self.eventLoopThreads).")
+        }
         self.backend = try hostAndPort(command.backend ?? env["PARLEY_BACKEND"] ?? "127.0.0.1:\(self.rpcPort)", option: "--backend")
         self.contactsName = command.name ?? env["PARLEY_CONTACTS_NAME"] ?? "contact-server-1"
         self.contactsListen = try hostAndPort(command.listen ?? env["PARLEY_CONTACTS_LISTEN"] ?? "127.0.0.1:9000", option: "--listen")
