@@ -163,6 +163,7 @@ extension StringProtocol {
         guard let first = scalars.firstIndex(where: { !isSpace($0) }), let last = scalars.lastIndex(where: { !isSpace($0) }) else {
             return ""
         }
-        return String(String.UnicodeScalarView(scalars[first...last]))
+        // The bytes between, copied at once rather than scalar by scalar.
+        return String(decoding: self.utf8[first..<scalars.index(after: last)], as: UTF8.self)
     }
 }
