@@ -2,15 +2,18 @@
 # HTTP benchmark of `parley serve` (gateway + backend in one process), on SQLite and on
 # PostgreSQL in the same run. For each engine: a fresh database, an account registered with the
 # code mailed to its outbox (<data-dir>/outbox), 1,000 seeded posts, then
-# wrk against /healthz, GET /api/v1/posts?limit=20 and POST /api/v1/posts with a session.
+# wrk against /healthz, GET /api/v1/posts?limit=20 and POST /api/v1/posts with a session, in
+# rounds (each round runs the three in turn), so that a burst of other load on a shared machine
+# skews one round, not the ratios: they are of the medians over the rounds.
 # Writes req/s, p50/p99 latency and peak RSS into BENCHMARKS.md.
-# Usage: Benchmarks/http.sh [duration, default 15s] [connections, default 32]
+# Usage: Benchmarks/http.sh [duration per endpoint and round, default 10s] [connections, default 32] [rounds, default 3]
 set -euo pipefail
 shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
-duration=${1:-15s}
+duration=${1:-10s}
 connections=${2:-32}
+rounds=${3:-3}
 threads=2
 
 need=()
@@ -48,7 +51,7 @@ run_wrk() { # label, url, [script] -> one table row
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   errors=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
-  printf '| %s | %s | %s | %s | %s | %s |\n' "$engine" "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$engine" "$round" "$1" "$rps" "$p50" "$p99" "${errors:-0}"
 }
 
 bench_engine() { # engine, database URL
@@ -78,9 +81,11 @@ wrk.body = '{"title":"Benchmark","body":"A post written by wrk with a session."}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
-  run_wrk "GET /healthz" "$base/healthz"
-  run_wrk "GET /api/v1/posts?limit=20" "$base/api/v1/posts?limit=20"
-  run_wrk "POST /api/v1/posts (session)" "$base/api/v1/posts" "$work/post.lua"
+  for round in $(seq "$rounds"); do
+    run_wrk "GET /healthz" "$base/healthz"
+    run_wrk "GET /api/v1/posts?limit=20" "$base/api/v1/posts?limit=20"
+    run_wrk "POST /api/v1/posts (session)" "$base/api/v1/posts" "$work/post.lua"
+  done
   echo "rss $engine $(awk '/VmHWM/ {print $2}' /proc/$pid/status)"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
@@ -91,30 +96,46 @@ results=$(
 )
 rows=$(grep '^|' <<<"$results")
 summary=$(python3 - "$rows" "$(grep '^rss' <<<"$results")" <<'PY'
-import sys
+import statistics, sys
 rows = [[c.strip() for c in line.strip("|").split("|")] for line in sys.argv[1].splitlines()]
 rss = {l.split()[1]: int(l.split()[2]) // 1024 for l in sys.argv[2].splitlines()}
+endpoints = ["GET /healthz", "GET /api/v1/posts?limit=20", "POST /api/v1/posts (session)"]
+print("| engine | endpoint | median req/s | rounds |\n|---|---|---|---|")
 for engine in ["sqlite", "postgres"]:
-    r = {row[1]: float(row[2]) for row in rows if row[0] == engine}
-    h = r["GET /healthz"]
-    print(f"- {engine}: posts list at {100*r['GET /api/v1/posts?limit=20']/h:.0f}% of /healthz throughput (goal ≥ 40%), "
-          f"post at {100*r['POST /api/v1/posts (session)']/h:.0f}% (goal ≥ 20%); peak RSS {rss[engine]} MiB.")
+    for endpoint in endpoints:
+        rates = [float(row[3]) for row in rows if row[0] == engine and row[2] == endpoint]
+        print(f"| {engine} | {endpoint} | {statistics.median(rates):,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} |")
+print()
+for engine in ["sqlite", "postgres"]:
+    median = {e: statistics.median(float(row[3]) for row in rows if row[0] == engine and row[2] == e) for e in endpoints}
+    by_round = {}
+    for row in rows:
+        if row[0] == engine:
+            by_round.setdefault(row[1], {})[row[2]] = float(row[3])
+    each = "; ".join(f"{100*r[endpoints[1]]/r[endpoints[0]]:.0f}% / {100*r[endpoints[2]]/r[endpoints[0]]:.0f}%" for r in by_round.values())
+    h = median[endpoints[0]]
+    print(f"- {engine}: posts list at {100*median[endpoints[1]]/h:.0f}% of /healthz throughput (goal ≥ 40%), "
+          f"post at {100*median[endpoints[2]]/h:.0f}% (goal ≥ 20%), medians over the rounds (round by round, list / post: {each}); "
+          f"peak RSS {rss[engine]} MiB.")
 PY
 )
 
 section=$(cat <<MD
 ## HTTP: \`Benchmarks/http.sh\`
 
-Command: \`Benchmarks/http.sh $duration $connections\` (wrk, $threads threads, $connections connections, $duration per endpoint,
+Command: \`Benchmarks/http.sh $duration $connections $rounds\` (wrk, $threads threads, $connections connections, $rounds rounds of
+$duration per endpoint in turn,
 release build, one \`parley serve\` process per engine, 1,000 seeded posts; PostgreSQL $(basename "$(dirname "$pgbin")") on loopback
 with fsync off). Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(date -u +%Y-%m-%d).
 wrk runs on the same 2 cores as the server, so absolute figures are low; compare the ratios.
 
-| engine | endpoint | req/s | p50 | p99 | non-2xx |
-|---|---|---|---|---|---|
-$rows
-
 $summary
+
+Each run of wrk:
+
+| engine | round | endpoint | req/s | p50 | p99 | non-2xx |
+|---|---|---|---|---|---|---|
+$rows
 MD
 )
 echo "$section"
