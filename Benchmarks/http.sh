@@ -14,6 +14,7 @@ export PATH="/opt/swift/usr/bin:$PATH"
 duration=${1:-10s}
 connections=${2:-32}
 rounds=${3:-3}
+[[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "rounds must be a positive number, not '$rounds'" >&2; exit 2; }
 threads=2
 
 need=()

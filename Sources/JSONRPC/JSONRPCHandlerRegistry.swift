@@ -31,15 +31,9 @@ public struct JSONRPCHandlerRegistry: Sendable {
     ) {
         self.handlers[method] = MethodHandler(
             invoke: { frame, id in
-                let params: P
                 switch Self.decodeParams(P.self, from: frame) {
-                case .success(let decoded): params = decoded
+                case .success(let params): return await Self.run(handler, params, id: id)
                 case .failure(let error): return .failure(error, underlying: nil)
-                }
-                do {
-                    return Self.encode(id: id, result: try await handler(params))
-                } catch {
-                    return Self.failure(error)
                 }
             },
             answerAtOnce: nil
@@ -47,9 +41,10 @@ public struct JSONRPCHandlerRegistry: Sendable {
     }
 
     /// Registers `handler` for `method`, as ``register(_:_:)`` does, with `answerAtOnce`, which the
-    /// server calls first, on the connection's event loop as the request arrives: a result it
-    /// returns (a cache hit, say) is the answer, sent with no task started; `nil` leaves the call to
-    /// `handler`. It must be quick and must never block or wait.
+    /// server calls first, on the connection's event loop as the request arrives (while the
+    /// connection can take more output): a result it returns (a cache hit, say) is the answer, sent
+    /// with no task started, and so is an error it throws; `nil` leaves the call to `handler`, with
+    /// the params decoded once. It must be quick and must never block or wait.
     public mutating func register<P: Decodable & Sendable, R: Encodable & Sendable>(
         _ method: String,
         answeringAtOnce answerAtOnce: @escaping @Sendable (P) throws -> R?,
@@ -60,13 +55,22 @@ public struct JSONRPCHandlerRegistry: Sendable {
             let params: P
             switch Self.decodeParams(P.self, from: frame) {
             case .success(let decoded): params = decoded
-            case .failure(let error): return .failure(error, underlying: nil)
+            case .failure(let error): return .answered(.failure(error, underlying: nil))
             }
             do {
-                return try answerAtOnce(params).map { Self.encode(id: id, result: $0) }
+                if let result = try answerAtOnce(params) { return .answered(Self.encode(id: id, result: result)) }
             } catch {
-                return Self.failure(error)
+                return .answered(Self.failure(error))
             }
+            return .later { await Self.run(handler, params, id: id) }
+        }
+    }
+
+    private static func run<P, R: Encodable>(_ handler: @Sendable (P) async throws -> R, _ params: P, id: JSONValue) async -> MethodHandler.Outcome {
+        do {
+            return Self.encode(id: id, result: try await handler(params))
+        } catch {
+            return Self.failure(error)
         }
     }
 
@@ -117,7 +121,14 @@ struct MethodHandler: Sendable {
         case failure(JSONRPCError, underlying: (any Error)?)
     }
 
+    /// What trying to answer at once came to.
+    enum AtOnce: Sendable {
+        case answered(Outcome)
+        /// Not answered: the rest of the call, its params decoded, to run in a task.
+        case later(@Sendable () async -> Outcome)
+    }
+
     let invoke: @Sendable (_ frame: Data, _ id: JSONValue) async -> Outcome
-    /// Tried first, on the event loop, when set: an outcome, or `nil` to call ``invoke``.
-    var answerAtOnce: (@Sendable (_ frame: Data, _ id: JSONValue) -> Outcome?)?
+    /// Tried first, on the event loop, when set.
+    var answerAtOnce: (@Sendable (_ frame: Data, _ id: JSONValue) -> AtOnce)?
 }

@@ -13,6 +13,8 @@ extension JSONRPCServer {
     struct Request: Sendable {
         var frame: ByteBuffer
         var head: JSONRPCMessages.RequestHead?
+        /// The rest of the call, when an answer at once was tried and did not answer.
+        var later: (@Sendable () async -> MethodHandler.Outcome)? = nil
     }
 
     /// What to do with one request frame.
@@ -90,10 +92,9 @@ extension JSONRPCServer {
     /// Decodes one request, runs its handler and encodes the response.
     func process(_ request: Request, logger: Logger) async -> Disposition {
         let start = ContinuousClock.now
-        let data = Data(request.frame.readableBytesView)
         let head: JSONRPCMessages.RequestHead
         do {
-            head = try request.head ?? JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: data)
+            head = try request.head ?? JSONDecoder().decode(JSONRPCMessages.RequestHead.self, from: Data(request.frame.readableBytesView))
         } catch {
             self.record(method: "unknown", ok: false, since: start)
             return .close(reason: "message is not a JSON-RPC request object: \(JSONRPCMessages.describe(error))")
@@ -114,7 +115,12 @@ extension JSONRPCServer {
             let error = JSONRPCError.methodNotFound(method)
             return .respond(JSONRPCMessages.errorResponse(id: id, error: error, encoder: encoder))
         }
-        let outcome = await handler.invoke(data, id)
+        let outcome: MethodHandler.Outcome
+        if let later = request.later {
+            outcome = await later()
+        } else {
+            outcome = await handler.invoke(Data(request.frame.readableBytesView), id)
+        }
         return .respond(self.response(to: outcome, id: id, method: method, since: start, logger: logger))
     }
 
@@ -167,7 +173,9 @@ extension JSONRPCServer {
 /// Reads each request's head, answers on the event loop the requests whose method can answer at
 /// once (``JSONRPCHandlerRegistry/register(_:answeringAtOnce:_:)``: a cache hit, say), and passes
 /// every other request on to the connection's task. An answer at once saves the hops to a task
-/// and back.
+/// and back. Only while the channel is writable: a client that does not read its answers gets
+/// the rest through the task, whose writes wait for it, and which stops reading at the limit of
+/// calls in flight.
 final class AnswerAtOnceHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = JSONRPCServer.Request
@@ -184,11 +192,18 @@ final class AnswerAtOnceHandler: ChannelInboundHandler {
         let start = ContinuousClock.now
         let frame = Self.unwrapInboundIn(data)
         let head = JSONRPCMessages.RequestHead(scanning: frame)
-        guard let head, let id = head.id, let method = head.method,
-            let answerAtOnce = self.server.handlers.handler(for: method)?.answerAtOnce,
-            let outcome = answerAtOnce(Data(frame.readableBytesView), id)
+        guard context.channel.isWritable, let head, let id = head.id, let method = head.method,
+            let answerAtOnce = self.server.handlers.handler(for: method)?.answerAtOnce
         else {
             context.fireChannelRead(Self.wrapInboundOut(JSONRPCServer.Request(frame: frame, head: head)))
+            return
+        }
+        let outcome: MethodHandler.Outcome
+        switch answerAtOnce(Data(frame.readableBytesView), id) {
+        case .answered(let answer):
+            outcome = answer
+        case .later(let rest):
+            context.fireChannelRead(Self.wrapInboundOut(JSONRPCServer.Request(frame: frame, head: head, later: rest)))
             return
         }
         let response = self.server.response(to: outcome, id: id, method: method, since: start, logger: self.server.logger)

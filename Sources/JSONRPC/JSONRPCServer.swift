@@ -75,7 +75,8 @@ public final class JSONRPCServer: Service, Sendable {
     /// - Parameters:
     ///   - configuration: Where to listen and the limits to enforce.
     ///   - handlers: The methods served.
-    ///   - eventLoopGroup: The event loops for network I/O; handlers run on Swift concurrency's pool.
+    ///   - eventLoopGroup: The event loops for network I/O; handlers run on Swift concurrency's pool
+    ///     (answers at once on the event loop).
     public init(
         configuration: Configuration,
         handlers: JSONRPCHandlerRegistry,

@@ -13,8 +13,8 @@ struct Parley: AsyncParsableCommand {
 
 /// Half the cores, at least one: the handlers run on Swift concurrency's pool, which has a thread
 /// per core already, so event loops on the other half keep the threads fewer than twice the cores.
-/// On a 2-core machine one event loop served /healthz and the board with 10–25% less CPU per
-/// request than two (BENCHMARKS.md).
+/// On a 2-core machine one event loop served the board's newest page with less CPU per request
+/// than two, /healthz and posts alike within the noise (BENCHMARKS.md, "Fourth round").
 let defaultEventLoopThreads = max(1, System.coreCount / 2)
 
 /// Sizes NIO's shared event loop group, which every server and client of the process uses; call

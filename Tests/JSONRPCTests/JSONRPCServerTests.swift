@@ -123,6 +123,41 @@ struct JSONRPCServerTests {
         #expect(calledInTask.withLock { $0 } == ["at once kept": false, "at once other": false, "handler other": true, "at once refused": false])
     }
 
+    @Test("a client that does not read its answers gets no more answers at once: the rest wait in the handler's way")
+    func answersAtOnceHeedAClientThatDoesNotRead() async throws {
+        let calls = Mutex((atOnce: 0, handler: 0))
+        let mebibyte = String(repeating: "x", count: 1 << 20)
+        var handlers = makeHandlers()
+        handlers.register(
+            "Big.Get",
+            answeringAtOnce: { (_: Int) -> String? in
+                calls.withLock { $0.atOnce += 1 }
+                return mebibyte
+            },
+            { (_: Int) -> String in
+                calls.withLock { $0.handler += 1 }
+                try await Task.sleep(for: .seconds(60))
+                return mebibyte
+            }
+        )
+        let (atOnce, handler) = try await withServer(handlers: handlers) { port in
+            try await withRawClient(port: port) { client in
+                // 100 MiB of answers if all were given at once; the client reads none of them.
+                try await client.send(String(repeating: #"{"method":"Big.Get","params":[1],"id":1}"#, count: 100))
+                var taken = -1
+                while taken != calls.withLock({ $0.atOnce + $0.handler }) {
+                    taken = calls.withLock { $0.atOnce + $0.handler }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+                return calls.withLock { $0 }
+            }
+        }
+        // Answers at once until the socket's buffers and NIO's were full, then the handler's way,
+        // whose limit of calls in flight (64) stopped the reading.
+        #expect(atOnce < 50)
+        #expect(handler > 0 && handler <= 64, "\(atOnce) at once, \(handler) by the handler")
+    }
+
     @Test("an unknown method gets Go's error text")
     func unknownMethod() async throws {
         try await withServer { port in
