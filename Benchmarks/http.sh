@@ -60,7 +60,9 @@ bench_engine() { # engine, database URL
   local port rpc verifier pid base token code
   port=$(free_port); rpc=$(free_port); verifier=$(free_port)
   # Its own data folder: verification mails go to $work/$engine-data/outbox.
+  # Every role on a free port: a default port taken by anything else would stop the process.
   "$bin" serve --http-port "$port" --rpc-port "$rpc" --verifier-port "$verifier" --listen 127.0.0.1:0 \
+    --balancer-port "$(free_port)" --chat-port "$(free_port)" --chat-ws-port "$(free_port)" \
     --data-dir "$work/$engine-data" --database "$2" --log-level warning >"$work/$engine.log" 2>&1 &
   pid=$!; pids+=("$pid")
   base="http://127.0.0.1:$port"
@@ -72,7 +74,8 @@ bench_engine() { # engine, database URL
   curl -fs -X POST "$base/api/v1/accounts" -H 'Content-Type: application/json' \
     -d '{"username":"bench","password":"benchmark password","email":"bench@example.com","code":"'"$code"'"}' >/dev/null
   token=$(curl -fs -X POST "$base/api/v1/sessions" -H 'Content-Type: application/json' \
-    -d '{"username":"bench","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+    -d '{"username":"bench","password":"benchmark password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+    || { echo "$engine: cannot log in; the server's log:" >&2; cat "$work/$engine.log" >&2; exit 1; }
   seq 1000 | xargs -P 8 -I{} curl -fs -o /dev/null -X POST "$base/api/v1/posts" \
     -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
     -d '{"title":"Seed post {}","body":"A seeded post body, about as long as a short message on a board."}'
