@@ -11,11 +11,16 @@ struct Parley: AsyncParsableCommand {
     )
 }
 
-/// Half the cores, at least one: the handlers run on Swift concurrency's pool, which has a thread
-/// per core already, so event loops on the other half keep the threads fewer than twice the cores.
-/// On a 2-core machine one event loop served the board's newest page with less CPU per request
-/// than two, /healthz and posts alike within the noise (BENCHMARKS.md, "Fourth round").
+/// Half the cores, at least one, for roles whose handlers run on Swift concurrency's pool, which
+/// has a thread per core already: event loops on the other half keep the threads fewer than twice
+/// the cores. On a 2-core machine one event loop served the board's newest page with less CPU per
+/// request than two, /healthz and posts alike within the noise (BENCHMARKS.md, "Fourth round").
 let defaultEventLoopThreads = max(1, System.coreCount / 2)
+
+/// A contacts replica alone does its work on the event loops themselves: one per core, NIO's
+/// default (one event loop per replica accepted 67,499–69,300 updates/s and a restarted replica
+/// converged in 1.72–1.74 s, against 78,616–80,645 and 1.12–1.23 s with two).
+let contactsEventLoopThreads = System.coreCount
 
 /// Sizes NIO's shared event loop group, which every server and client of the process uses; call
 /// it before anything uses the group.

@@ -122,7 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
-    @Option(help: "Threads for network I/O, NIO's event loops; handlers run on Swift concurrency's pool, a thread per core (default half the cores, at least 1).")
+    @Option(help: "Threads for network I/O, NIO's event loops; handlers run on Swift concurrency's pool, a thread per core (default half the cores, at least 1; for contacts alone, a thread per core).")
     var eventLoopThreads: Int?
 
     func run() async throws {
@@ -332,7 +332,9 @@ struct Settings {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         self.logLevel = logLevel
-        self.eventLoopThreads = try int(command.eventLoopThreads, "PARLEY_EVENT_LOOP_THREADS", defaultEventLoopThreads)
+        self.eventLoopThreads = try int(
+            command.eventLoopThreads, "PARLEY_EVENT_LOOP_THREADS", command.role == .contacts ? contactsEventLoopThreads : defaultEventLoopThreads
+        )
         guard (1...1024).contains(self.eventLoopThreads) else {
             throw ValidationError("--event-loop-threads must be between 1 and 1024, not \(self.eventLoopThreads).")
         }
