@@ -18,9 +18,21 @@ struct SQLiteSessionPosts: Sendable {
     /// Posts by sessions, `count` of them: each row of `batch` is five parameters (token
     /// hash, title, body, created at, request id), then the epoch. Each post's author is the
     /// user of its session while that is valid (as `SQLiteSessionRepository.SQL.find`); posts
-    /// without one, or all when the fence refuses, are not inserted.
+    /// without one, or all when the fence refuses, are not inserted. One post, the most common
+    /// case, has a statement of its own without the `batch` table: SQLite prepared and ran it in
+    /// 60–64 µs against 94–102 (measured once, through Python's sqlite3 with no statement cache).
     static func insert(count: Int) -> String {
-        """
+        guard count > 1 else {
+            return """
+                INSERT INTO posts (author, user_id, title, body, created_at, request_id)
+                SELECT users.username, users.id, ?2, ?3, ?4, ?5
+                FROM sessions
+                JOIN users ON users.id = sessions.user_id AND users.credential_version = sessions.credential_version
+                WHERE sessions.token_hash = ?1 AND sessions.expires_at > ?4 AND \(SQLiteFence.condition(6))
+                RETURNING id, author, user_id, request_id, (SELECT expires_at FROM sessions WHERE token_hash = ?1) AS expires_at
+                """
+        }
+        return """
             WITH batch(token_hash, title, body, created_at, request_id) AS (VALUES \(sqliteParameterRows(count, columns: 5)))
             INSERT INTO posts (author, user_id, title, body, created_at, request_id)
             SELECT users.username, users.id, batch.title, batch.body, batch.created_at, batch.request_id
