@@ -104,22 +104,19 @@ import statistics, sys
 rows = [[c.strip() for c in line.strip("|").split("|")] for line in sys.argv[1].splitlines()]
 rss = {l.split()[1]: int(l.split()[2]) // 1024 for l in sys.argv[2].splitlines()}
 endpoints = ["GET /healthz", "GET /api/v1/posts?limit=20", "POST /api/v1/posts (session)"]
+engines = ["sqlite", "postgres"]
+# req/s of each engine and endpoint, round by round
+rates = {(e, p): [float(row[3]) for row in rows if row[0] == e and row[2] == p] for e in engines for p in endpoints}
 print("| engine | endpoint | median req/s | rounds |\n|---|---|---|---|")
-for engine in ["sqlite", "postgres"]:
-    for endpoint in endpoints:
-        rates = [float(row[3]) for row in rows if row[0] == engine and row[2] == endpoint]
-        print(f"| {engine} | {endpoint} | {statistics.median(rates):,.0f} | {', '.join(f'{r:,.0f}' for r in rates)} |")
+for (engine, endpoint), r in rates.items():
+    print(f"| {engine} | {endpoint} | {statistics.median(r):,.0f} | {', '.join(f'{x:,.0f}' for x in r)} |")
 print()
-for engine in ["sqlite", "postgres"]:
-    median = {e: statistics.median(float(row[3]) for row in rows if row[0] == engine and row[2] == e) for e in endpoints}
-    by_round = {}
-    for row in rows:
-        if row[0] == engine:
-            by_round.setdefault(row[1], {})[row[2]] = float(row[3])
-    each = "; ".join(f"{100*r[endpoints[1]]/r[endpoints[0]]:.0f}% / {100*r[endpoints[2]]/r[endpoints[0]]:.0f}%" for r in by_round.values())
-    h = median[endpoints[0]]
-    print(f"- {engine}: posts list at {100*median[endpoints[1]]/h:.0f}% of /healthz throughput (goal ≥ 40%), "
-          f"post at {100*median[endpoints[2]]/h:.0f}% (goal ≥ 20%), medians over the rounds (round by round, list / post: {each}); "
+for engine in engines:
+    health, listing, post = (rates[(engine, p)] for p in endpoints)
+    each = "; ".join(f"{100*l/h:.0f}% / {100*p/h:.0f}%" for h, l, p in zip(health, listing, post))
+    h = statistics.median(health)
+    print(f"- {engine}: posts list at {100*statistics.median(listing)/h:.0f}% of /healthz throughput (goal ≥ 40%), "
+          f"post at {100*statistics.median(post)/h:.0f}% (goal ≥ 20%), medians over the rounds (round by round, list / post: {each}); "
           f"peak RSS {rss[engine]} MiB.")
 PY
 )

@@ -29,7 +29,7 @@ public func backendHandlers(
     handlers.register(BackendAPI.profile, method(accounts.profile))
     handlers.register(BackendAPI.updateProfile, method(accounts.updateProfile))
     handlers.register(BackendAPI.post, method(board.post))
-    // A kept newest page is answered at once (never by a backend that follows: it has none to give).
+    // A kept newest page is answered at once (never by a backend that follows: it keeps none).
     handlers.register(BackendAPI.list, answeringAtOnce: board.keptNewestPage, method(board.listEncoded))
     handlers.register(BackendAPI.chatUser, method(chat.user))
     handlers.register(BackendAPI.chatSearch, method(chat.search))

@@ -48,13 +48,10 @@ public struct BoardService: Sendable {
 
     /// The kept newest page ``listEncoded(_:)`` would answer with, if there is one: it costs no
     /// wait, so the JSON-RPC server answers with it on the event loop. None while this backend
-    /// follows another (a page read as the lead was lost may be kept under that state): the
-    /// handler then answers `not_leader`.
+    /// follows another (pages are kept under a fence state, never a follower's).
     public func keptNewestPage(_ params: BackendAPI.ListParams) -> JSONRPCRawResult? {
-        let fence = self.fence.current
         guard params.before == nil else { return nil }
-        if case .following = fence { return nil }
-        return self.newest.page(limit: params.limit, fence: fence, now: .now).page
+        return self.newest.page(limit: params.limit, fence: self.fence.current, now: .now).page
     }
 
     /// ``list(_:)`` encoded as the JSON-RPC result (`Board.List`); the newest pages (no cursor)

@@ -47,8 +47,11 @@ final class NewestPages: Sendable {
     }
 
     /// Keeps `page`, read from `readAt` on under `fence`, unless a post was written since
-    /// ``page(limit:fence:now:)`` gave `generation`.
+    /// ``page(limit:fence:now:)`` gave `generation`, or this backend follows another (a read that
+    /// passed the leader check just before the lead was lost): a follower answers `not_leader`,
+    /// so it keeps nothing to answer with.
     func store(_ page: JSONRPCRawResult, limit: Int, fence: WriteFence.State, generation: UInt64, readAt: ContinuousClock.Instant) {
+        if case .following = fence { return }
         guard page.json.readableBytes <= Self.maximumPageBytes else { return }
         self.state.withLock { state in
             guard state.generation == generation else { return }

@@ -11,6 +11,12 @@ struct SQLiteTexts: Sendable {
         var clientMessageID: String
         var text: String
         var sentAt: Int64
+
+        /// Its five parameters, in the order of `SQLiteChatRepository.SQL.send` and of a row of
+        /// ``insert(count:)``.
+        var binds: [SQLiteData] {
+            [.integer(SQLiteInt64(self.senderID)), .integer(SQLiteInt64(self.receiverID)), .text(self.clientMessageID), .text(self.text), .integer(SQLiteInt64(self.sentAt))]
+        }
     }
 
     /// Texts, `count` of them, each row of `batch` five parameters (sender, receiver, client
@@ -52,36 +58,14 @@ struct SQLiteTexts: Sendable {
     struct Key: Hashable {
         var senderID: Int64
         var clientMessageID: String
-
-        init(_ text: Text) {
-            self.init(senderID: text.senderID, clientMessageID: text.clientMessageID)
-        }
-
-        init(senderID: Int64, clientMessageID: String) {
-            self.senderID = senderID
-            self.clientMessageID = clientMessageID
-        }
     }
 
     /// The texts of `batch` (of distinct conversations) written in one statement, by sender and
     /// client message id; none when the statement fails.
     func writeTogether(_ batch: [Text]) async -> [Key: TextReceipt] {
-        var binds: [SQLiteData] = []
-        binds.reserveCapacity(batch.count * 5 + 1)
-        for text in batch {
-            binds += [
-                .integer(SQLiteInt64(text.senderID)), .integer(SQLiteInt64(text.receiverID)), .text(text.clientMessageID),
-                .text(text.text), .integer(SQLiteInt64(text.sentAt)),
-            ]
-        }
-        let epoch: Int64?  // `nil` unfenced
-        do {
-            epoch = try self.fence.epochForWrite()
-        } catch {
-            return [:]  // each text alone then says why
-        }
-        binds.append(SQLiteFence.bind(epoch))
-        guard let rows = try? await self.connection.query(Self.insert(count: batch.count), binds) else { return [:] }
+        // `try?` over the epoch too: refused, each text alone then says why; unfenced, it is `nil`.
+        guard let rows = try? await self.connection.query(Self.insert(count: batch.count), batch.flatMap(\.binds) + [SQLiteFence.bind(self.fence.epochForWrite())])
+        else { return [:] }
         let texts = Dictionary(batch.map { (Key($0), $0) }, uniquingKeysWith: { first, _ in first })
         var written: [Key: TextReceipt] = [:]
         for row in rows {
@@ -103,13 +87,7 @@ struct SQLiteTexts: Sendable {
         let epoch = try self.fence.epochForWrite()
         let rows: [SQLiteRow]
         do {
-            rows = try await self.connection.query(
-                SQLiteChatRepository.SQL.send,
-                [
-                    .integer(SQLiteInt64(text.senderID)), .integer(SQLiteInt64(text.receiverID)), .text(text.clientMessageID), .text(text.text),
-                    .integer(SQLiteInt64(text.sentAt)), SQLiteFence.bind(epoch),
-                ]
-            )
+            rows = try await self.connection.query(SQLiteChatRepository.SQL.send, text.binds + [SQLiteFence.bind(epoch)])
         } catch let error as SQLiteError
             where error.reason == .constraintUniqueFailed && error.message.contains("texts.client_message_id")
         {
@@ -138,5 +116,11 @@ struct SQLiteTexts: Sendable {
             text: try row.text("text"), clientMessageID: try row.text("client_message_id"), sentAt: try row.int64("sent_at")
         )
         return TextReceipt(text: text, receiverID: try row.int64("receiver_id"), duplicate: true)
+    }
+}
+
+extension SQLiteTexts.Key {
+    init(_ text: SQLiteTexts.Text) {
+        self.init(senderID: text.senderID, clientMessageID: text.clientMessageID)
     }
 }

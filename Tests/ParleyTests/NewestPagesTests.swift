@@ -83,7 +83,7 @@ import Testing
         fence.set(.following(leader: "b2"))
         #expect(board.keptNewestPage(.init(limit: 5, before: nil)) == nil)
         // A page read while following (as a read that passed the leader check just before the
-        // lead was lost is) is kept under that state; a follower still gives none at once.
+        // lead was lost is) is not kept: a follower gives none at once.
         _ = try await board.listEncoded(.init(limit: 5, before: nil))
         #expect(board.keptNewestPage(.init(limit: 5, before: nil)) == nil)
         fence.set(.leading(epoch: 2))
