@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Histogram
 import Logging
+import NIOCore
 import ParleyBalancer
 import ParleyChat
 import ParleyCore
@@ -71,20 +72,17 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
 
         // Connect and authenticate everyone.
         let start = ContinuousClock.now
-        var clients: [ChatClientConnection?] = Array(repeating: nil, count: users.count)
-        try await withThrowingTaskGroup(of: (Int, ChatClientConnection).self) { group in
+        var clients: [ChatLoadgenConnection?] = Array(repeating: nil, count: users.count)
+        try await withThrowingTaskGroup(of: (Int, ChatLoadgenConnection).self) { group in
             var next = 0
             func add(_ index: Int) throws {
                 let token = try signer.sign(userID: users[index], username: "u", serverName: self.serverName).token
                 group.addTask {
-                    let connection = try await ChatClientConnection.connect(host: host, port: port, timeout: .seconds(30))
-                    try await connection.send(.authenticate(ChatAuthenticate(token: token)))
-                    var messages = connection.messages.makeAsyncIterator()
-                    let answer = await messages.next()
-                    guard case .authenticated = answer else {
-                        throw ValidationError("connection \(index) was not authenticated: \(answer.map { "\($0)" } ?? "closed")")
+                    do {
+                        return (index, try await ChatLoadgenConnection.connect(host: host, port: port, token: token, stats: stats))
+                    } catch {
+                        throw ValidationError("connection \(index) was not authenticated: \(error)")
                     }
-                    return (index, connection)
                 }
             }
             while next < min(self.concurrency, users.count) {
@@ -110,58 +108,24 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
             )
         }
 
-        // Receivers: every connection records the latency of the texts it gets.
-        let clock = ContinuousClock()
-        let origin = clock.now
-        for connection in connected {
-            Task {
-                for await message in connection.messages {
-                    switch message {
-                    case .message(let text):
-                        if let sent = Int64(text.text.prefix { $0 != " " }) {
-                            stats.delivered(latencyNanoseconds: Self.nanoseconds(clock.now - origin) - sent)
-                        }
-                    case .textAck: stats.acknowledged()
-                    case .error: stats.failed()
-                    default: break
-                    }
-                }
-            }
-        }
-
-        // Senders: the even side of each pair, each at rate / pairs per second, spread evenly.
+        // The even side of each pair sends, each at rate / pairs per second, the pairs' first
+        // texts spread over one interval; the odd side receives, and every frame is counted as it
+        // arrives (ChatLoadgenConnection).
         let pairs = connected.count / 2
-        let interval = Duration.seconds(Double(pairs) / Double(self.rate))
-        let end = clock.now + .seconds(self.duration)
-        let padding = String(repeating: "x", count: 40)
-        let sendStart = clock.now
-        await withTaskGroup(of: Void.self) { group in
-            for pair in 0..<pairs {
-                let sender = connected[2 * pair]
-                let receiver = users[2 * pair + 1]
-                group.addTask {
-                    // Spread the pairs' first sends over one interval.
-                    var due = sendStart + interval * (Double(pair) / Double(pairs))
-                    var sequence = 0
-                    while due < end {
-                        try? await Task.sleep(until: due, clock: clock)
-                        let now = Self.nanoseconds(clock.now - origin)
-                        sequence += 1
-                        let text = "\(now) \(padding)"
-                        do {
-                            try await sender.send(.sendText(ChatSendText(clientMessageId: "p\(pair)-\(sequence)", toUserId: receiver, text: text)))
-                            stats.sent()
-                        } catch {
-                            stats.failed()
-                        }
-                        due = due + interval
-                    }
-                }
-            }
+        let interval = Double(pairs) / Double(self.rate)
+        let sendStart = NIODeadline.now() + .milliseconds(100)
+        let end = sendStart + .seconds(Int64(self.duration))
+        let sending = (0..<pairs).map { pair in
+            connected[2 * pair].sendTexts(
+                to: users[2 * pair + 1], tag: "p\(pair)", first: sendStart + Self.timeAmount(interval * Double(pair) / Double(pairs)),
+                interval: Self.timeAmount(interval), end: end, stats: stats
+            )
         }
+        for texts in sending { try await texts.get() }
+        // Longer than --duration when the texts could not all be sent in time.
+        let elapsed = Double((NIODeadline.now() - sendStart).nanoseconds) / 1e9
         // Let the last texts arrive.
         try await Task.sleep(for: .seconds(2))
-        let elapsed = Self.seconds(clock.now - sendStart) - 2
         let summary = stats.summary()
         print(
             "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors) "
@@ -174,7 +138,6 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         for connection in connected { await connection.close() }
     }
 
-    /// Creates the users (`lg-RUN-N`) and makes each pair friends; their ids in order.
     private func seed() async throws -> [Int64] {
         let url: DatabaseURL
         do { url = try DatabaseURL(self.database) } catch { throw ValidationError("--database: \(error)") }
@@ -211,6 +174,10 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
             let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         else { return nil }
         return kib * 1024
+    }
+
+    static func timeAmount(_ seconds: Double) -> TimeAmount {
+        .nanoseconds(Int64(seconds * 1e9))
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {

@@ -201,6 +201,52 @@ import Glibc
         #expect(try await server.wait() == 0)
     }
 
+    /// `parley loadgen chat` against a real chat server: every text it sends is acknowledged,
+    /// stored and delivered to the friend, and it reports the figures.
+    @Test func chatLoadGenerator() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let secret = String(repeating: "5e", count: 32)
+        let server = try ParleyProcess(
+            [
+                "serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0",
+                "--chat-ws-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data",
+            ],
+            environment: ["PARLEY_CHAT_SECRET": secret]
+        )
+        let chatPort = try await server.waitFor(#"chat\.tcp=127\.0\.0\.1:(\d+)"#)
+        let result = try await ParleyProcess.run(
+            [
+                "loadgen", "chat", "--target", "127.0.0.1:\(chatPort)", "--database", "sqlite:\(folder.path)/data/",
+                "--connections", "6", "--rate", "30", "--duration", "2", "--server-pid", "\(server.process.processIdentifier)",
+            ],
+            environment: ["PARLEY_CHAT_SECRET": secret]
+        )
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("connected and authenticated 6 connections"), "\(result.output)")
+        #expect(result.output.contains("per connection"), "\(result.output)")
+        // Three pairs at 10 texts/s each for 2 s.
+        let counts = try #require(result.output.firstMatch(of: #/sent (\d+), acknowledged (\d+), delivered (\d+), errors 0 in/#), "\(result.output)")
+        #expect(Int(counts.1) == 60)
+        #expect(counts.2 == counts.1)
+        #expect(counts.3 == counts.1)
+        #expect(result.output.contains(/delivered \d+ texts\/s; latency p50 [0-9.]+ ms/), "\(result.output)")
+
+        // A ticket signed with another secret is refused: the generator says so and fails.
+        let forged = try await ParleyProcess.run(
+            [
+                "loadgen", "chat", "--target", "127.0.0.1:\(chatPort)", "--database", "sqlite:\(folder.path)/data/",
+                "--connections", "2", "--duration", "1",
+            ],
+            environment: ["PARLEY_CHAT_SECRET": String(repeating: "7a", count: 32)]
+        )
+        #expect(forged.status != 0)
+        #expect(forged.output.contains("was not authenticated"), "\(forged.output)")
+
+        server.signal(SIGTERM)
+        #expect(try await server.wait() == 0)
+    }
+
     /// The code in the newest message of an outbox folder (the subject says "Your Parley code: NNNNNN").
     static func lastCode(inOutbox folder: String) throws -> String {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".eml") }.sorted()

@@ -59,7 +59,7 @@ public final class ChatClientConnection: Sendable {
 
     /// Stops reading from the socket (tests play a client that does not read).
     public func stopReading() async throws {
-        try await self.channel.setOption(.autoRead, value: false)
+        try await self.channel.setOption(.autoRead, value: false).get()
     }
 
     private final class Reader: ChannelInboundHandler {
