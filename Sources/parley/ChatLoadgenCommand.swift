@@ -115,6 +115,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let interval = Double(pairs) / Double(self.rate)
         let sendStart = NIODeadline.now() + .milliseconds(100)
         let end = sendStart + .seconds(Int64(self.duration))
+        let cpuBefore = (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid())))
         let sending = (0..<pairs).map { pair in
             connected[2 * pair].sendTexts(
                 to: users[2 * pair + 1], tag: "p\(pair)", first: sendStart + Self.timeAmount(interval * Double(pair) / Double(pairs)),
@@ -126,6 +127,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let elapsed = Double((NIODeadline.now() - sendStart).nanoseconds) / 1e9
         // Let the last texts arrive.
         try await Task.sleep(for: .seconds(2))
+        let cpuAfter = (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid())))
         let summary = stats.summary()
         print(
             "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors) "
@@ -134,6 +136,14 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         print(
             "delivered \(Int(Double(summary.delivered) / elapsed)) texts/s; latency p50 \(Self.milliseconds(summary.p50)) ms, "
                 + "p99 \(Self.milliseconds(summary.p99)) ms, p999 \(Self.milliseconds(summary.p999)) ms, max \(Self.milliseconds(summary.max)) ms"
+        )
+        func perText(_ before: Double?, _ after: Double?) -> String {
+            guard let before, let after, summary.delivered > 0 else { return "?" }
+            return "\(Int((after - before) * 1e6 / Double(summary.delivered))) us"
+        }
+        print(
+            "CPU per delivered text, sending and the 2 s after: chat server \(perText(cpuBefore.server, cpuAfter.server)), "
+                + "load generator \(perText(cpuBefore.generator, cpuAfter.generator))"
         )
         for connection in connected { await connection.close() }
     }
@@ -165,6 +175,17 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         try await storage.close()
         print("seeded \(ids.count) users in \(ids.count / 2) friend pairs in \(Self.seconds(ContinuousClock.now - start)) s")
         return ids
+    }
+
+    /// The CPU time a process has used, user and system, in seconds (Linux /proc).
+    static func cpuSeconds(pid: Int) -> Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards)
+        else { return nil }
+        // The fields after the name, from the state (field 3); utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The chat server's resident memory in bytes, from /proc.

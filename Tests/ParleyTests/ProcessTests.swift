@@ -231,6 +231,7 @@ import Glibc
         #expect(counts.2 == counts.1)
         #expect(counts.3 == counts.1)
         #expect(result.output.contains(/delivered \d+ texts\/s; latency p50 [0-9.]+ ms/), "\(result.output)")
+        #expect(result.output.contains(/chat server \d+ us, load generator \d+ us/), "\(result.output)")
 
         // A ticket signed with another secret is refused: the generator says so and fails.
         let forged = try await ParleyProcess.run(
