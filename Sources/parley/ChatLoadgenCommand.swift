@@ -148,6 +148,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         for connection in connected { await connection.close() }
     }
 
+    /// Creates the users (`lg-RUN-N`) and makes each pair friends; their ids in order.
     private func seed() async throws -> [Int64] {
         let url: DatabaseURL
         do { url = try DatabaseURL(self.database) } catch { throw ValidationError("--database: \(error)") }

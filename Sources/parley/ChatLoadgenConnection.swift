@@ -65,8 +65,9 @@ final class ChatLoadgenConnection: Sendable {
                 let text = "\(NIODeadline.now().uptimeNanoseconds) \(padding)"
                 let message = ChatMessage.sendText(ChatSendText(clientMessageId: "\(tag)-\(sequence)", toUserId: receiver, text: text))
                 if let frame = try? Self.frame(message, channel.allocator) {
-                    stats.sent()
-                    channel.writeAndFlush(frame).whenFailure { _ in stats.failed() }
+                    channel.writeAndFlush(frame).whenComplete { result in
+                        if case .success = result { stats.sent() } else { stats.failed() }
+                    }
                 } else {
                     stats.failed()
                 }
