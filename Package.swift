@@ -104,7 +104,7 @@ let package = Package(
             name: "ParleyGateway",
             dependencies: [
                 "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier", "ParleyBalancer", "ZooKeeperClient",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
                 serviceLifecycle,
             ],

@@ -70,6 +70,8 @@ struct WebController<Context: RequestContext>: Sendable {
                 visitor.session = try await self.backend.session(token: token)
             } catch let error as ParleyError where error.code == .unauthenticated {
                 visitor.clearSession = true
+                // The cookie is cleared with this page: its forms come back without a session.
+                visitor.csrf.session = nil
             }
         }
         return visitor

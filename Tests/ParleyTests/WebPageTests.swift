@@ -47,7 +47,10 @@ import Testing
             return response
         }
 
-        var csrf: String { self.cookies[CSRFToken.cookieName] ?? "" }
+        /// The CSRF field of the forms the browser was last shown.
+        var csrf: String {
+            CSRFToken.formValue(cookie: self.cookies[CSRFToken.cookieName] ?? "", session: self.cookies[SessionCookie.name])
+        }
     }
 
     @Test func browserRegistersLogsInPostsAndLogsOut() async throws {
@@ -80,6 +83,7 @@ import Testing
             #expect(response.status == .seeOther)
             let page = String(buffer: try await browser.request("/?notice=posted").body)
             #expect(page.contains("Logged in as <strong>carol</strong>"))
+            #expect(page.contains(#"name="csrf" value="\#(browser.csrf)""#))
             #expect(page.contains("Hello board"))
             #expect(page.contains(#"<span class="author">carol</span>"#))
             #expect(page.contains("Your post is up."))
@@ -107,6 +111,17 @@ import Testing
                 wrong["csrf"] = "0123456789abcdef0123456789abcdef"
                 #expect(try await browser.request(path, .post, form: wrong).status == .forbidden)
             }
+            // Logged in, the forms' field is bound to the session: the CSRF cookie's value alone,
+            // which someone able to set that cookie would know, is refused.
+            let credentials = ["username": "dora", "password": "s3cret pass"]
+            _ = try await browser.request("/register", .post, form: credentials.merging(["csrf": browser.csrf]) { $1 })
+            #expect(try await browser.request("/login", .post, form: credentials.merging(["csrf": browser.csrf]) { $1 }).status == .seeOther)
+            let cookie = try #require(browser.cookies[CSRFToken.cookieName])
+            #expect(browser.csrf != cookie)
+            #expect(try await browser.request("/posts", .post, form: ["csrf": cookie, "title": "x", "body": "y"]).status == .forbidden)
+            #expect(try await browser.request("/logout", .post, form: ["csrf": cookie]).status == .forbidden)
+            #expect(browser.cookies[SessionCookie.name] != nil)
+            #expect(try await browser.request("/logout", .post, form: ["csrf": browser.csrf]).status == .seeOther)
             // A cross-site form has no cookie at all.
             let stranger = Browser(client)
             #expect(try await stranger.request("/posts", .post, form: ["csrf": browser.csrf, "title": "x", "body": "y"]).status == .forbidden)
