@@ -13,6 +13,9 @@ public struct GatewayConfiguration: Sendable {
     public var port: Int
     /// Mark cookies `Secure` (set when the gateway is reached over TLS).
     public var secureCookies: Bool
+    /// The IP addresses of reverse proxies whose `X-Forwarded-For` names the client (for the
+    /// per-address limits); empty trusts none.
+    public var trustedProxies: Set<String>
     /// Close HTTP connections idle this long, so a client that stalls mid-request
     /// does not hold a connection for ever.
     public var idleTimeout: Duration
@@ -34,6 +37,7 @@ public struct GatewayConfiguration: Sendable {
         host: String = "127.0.0.1",
         port: Int = 8080,
         secureCookies: Bool = false,
+        trustedProxies: Set<String> = [],
         idleTimeout: Duration = .seconds(30),
         contactsServers: [(host: String, port: Int)] = [],
         metrics: PrometheusCollectorRegistry? = nil,
@@ -46,6 +50,7 @@ public struct GatewayConfiguration: Sendable {
         self.host = host
         self.port = port
         self.secureCookies = secureCookies
+        self.trustedProxies = Set(trustedProxies.map { normalizedIPAddress($0) ?? $0 })
         self.idleTimeout = idleTimeout
         self.contactsServers = contactsServers
         self.metrics = metrics
@@ -58,6 +63,9 @@ public func buildGatewayRouter(backend: any Backend, configuration: GatewayConfi
     let cookie = SessionCookie(secure: configuration.secureCookies)
     let pages = try await Pages.load()
     let router = Router(context: GatewayContext.self)
+    if !configuration.trustedProxies.isEmpty {
+        router.add(middleware: ForwardedClientMiddleware(trustedProxies: configuration.trustedProxies))
+    }
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: WebErrorMiddleware(pages: pages))

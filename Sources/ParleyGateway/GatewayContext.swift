@@ -9,6 +9,8 @@ public struct GatewayContext: RequestContext, RemoteAddressRequestContext {
     /// The client's end of the connection: the per-address limits of codes and failed logins
     /// count against its IP address.
     public let remoteAddress: SocketAddress?
+    /// The client's address as a trusted proxy forwarded it (`ForwardedClientMiddleware`).
+    public var forwardedClientAddress: String?
 
     /// Creates the context for a new request.
     public init(source: ApplicationRequestContextSource) {
@@ -21,8 +23,9 @@ public struct GatewayContext: RequestContext, RemoteAddressRequestContext {
 }
 
 extension RequestContext {
-    /// The IP address of the client, when the context knows it.
+    /// The IP address of the client, when the context knows it: as forwarded by a trusted proxy,
+    /// else the connection's peer.
     var clientAddress: String? {
-        (self as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
+        (self as? GatewayContext)?.forwardedClientAddress ?? (self as? any RemoteAddressRequestContext)?.remoteAddress?.ipAddress
     }
 }

@@ -104,6 +104,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Mark cookies Secure: set when users reach the gateway over HTTPS (env PARLEY_SECURE_COOKIES=1).")
     var secureCookies = false
 
+    @Option(help: "Gateway: the IP address of a reverse proxy whose X-Forwarded-For names the client (for the per-address limits of logins and codes); repeat for each (env PARLEY_TRUSTED_PROXIES=A,B).")
+    var trustedProxy: [String] = []
+
     @Option(help: "Contacts replica: its name, sent to peers (default contact-server-1).")
     var name: String?
 
@@ -242,6 +245,7 @@ struct ServeCommand: AsyncParsableCommand {
         if self.role == .all || self.role == .gateway {
             let gatewayConfiguration = GatewayConfiguration(
                 host: settings.host, port: settings.httpPort, secureCookies: settings.secureCookies,
+                trustedProxies: settings.trustedProxies,
                 contactsServers: settings.contactsServers,
                 metrics: registry, verifier: verifierConnection, balancer: balancerConnection, logger: Logger(label: "parley.gateway")
             )
@@ -290,6 +294,7 @@ struct Settings {
     var backend: (host: String, port: Int)
     var sessionMinutes: Int
     var secureCookies: Bool
+    var trustedProxies: Set<String>
     var logLevel: Logger.Level
     var eventLoopThreads: Int
     var contactsName: String
@@ -327,6 +332,15 @@ struct Settings {
         self.skipMigrations = command.skipMigrations || env["PARLEY_SKIP_MIGRATIONS"] == "1"
         self.sessionMinutes = try int(command.sessionMinutes, "PARLEY_SESSION_MINUTES", 60)
         self.secureCookies = command.secureCookies || env["PARLEY_SECURE_COOKIES"] == "1"
+        let proxies = command.trustedProxy.isEmpty
+            ? (env["PARLEY_TRUSTED_PROXIES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            : command.trustedProxy
+        self.trustedProxies = Set(try proxies.map { proxy in
+            guard let address = normalizedIPAddress(proxy) else {
+                throw ValidationError("--trusted-proxy must be an IP address, not '\(proxy)'.")
+            }
+            return address
+        })
         let level = command.logLevel ?? env["PARLEY_LOG_LEVEL"] ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")
