@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import ParleyCore
 
 /// Behind a reverse proxy every request comes from the proxy's address, so the per-address limits
 /// (failed logins, verification codes) would count every user together. When the peer is one of
