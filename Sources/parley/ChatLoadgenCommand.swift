@@ -115,7 +115,8 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let interval = Double(pairs) / Double(self.rate)
         let sendStart = NIODeadline.now() + .milliseconds(100)
         let end = sendStart + .seconds(Int64(self.duration))
-        let cpuBefore = (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid())))
+        let cpu = { (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid()))) }
+        let cpuBefore = cpu()
         let sending = (0..<pairs).map { pair in
             connected[2 * pair].sendTexts(
                 to: users[2 * pair + 1], tag: "p\(pair)", first: sendStart + Self.timeAmount(interval * Double(pair) / Double(pairs)),
@@ -127,7 +128,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let elapsed = Double((NIODeadline.now() - sendStart).nanoseconds) / 1e9
         // Let the last texts arrive.
         try await Task.sleep(for: .seconds(2))
-        let cpuAfter = (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid())))
+        let cpuAfter = cpu()
         let summary = stats.summary()
         print(
             "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors) "

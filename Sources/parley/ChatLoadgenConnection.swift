@@ -37,7 +37,7 @@ final class ChatLoadgenConnection: Sendable {
             throw error
         }
         do {
-            try await channel.writeAndFlush(Self.frame(.authenticate(ChatAuthenticate(token: token)), channel.allocator))
+            try await channel.writeAndFlush(ChatMessage.authenticate(ChatAuthenticate(token: token)).encodeTCPBytes(allocator: channel.allocator))
             try await authenticated.futureResult.get()
         } catch {
             authenticated.fail(error)
@@ -64,7 +64,7 @@ final class ChatLoadgenConnection: Sendable {
                 // The text starts with when it was sent: the receiver measures the latency from it.
                 let text = "\(NIODeadline.now().uptimeNanoseconds) \(padding)"
                 let message = ChatMessage.sendText(ChatSendText(clientMessageId: "\(tag)-\(sequence)", toUserId: receiver, text: text))
-                if let frame = try? Self.frame(message, channel.allocator) {
+                if let frame = try? message.encodeTCPBytes(allocator: channel.allocator) {
                     channel.writeAndFlush(frame).whenComplete { result in
                         if case .success = result { stats.sent() } else { stats.failed() }
                     }
@@ -80,13 +80,6 @@ final class ChatLoadgenConnection: Sendable {
 
     func close() async {
         try? await self.channel.close()
-    }
-
-    private static func frame(_ message: ChatMessage, _ allocator: ByteBufferAllocator) throws -> ByteBuffer {
-        let frame = try message.encode(allocator: allocator)
-        var buffer = allocator.buffer(capacity: ChatFrame.headerLength + frame.body.readableBytes)
-        buffer.writeChatFrame(frame)
-        return buffer
     }
 
     /// When a text pushed to its receiver was sent: the number its text starts with (see

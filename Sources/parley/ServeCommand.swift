@@ -335,12 +335,11 @@ struct Settings {
         let proxies = command.trustedProxy.isEmpty
             ? (env["PARLEY_TRUSTED_PROXIES"] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             : command.trustedProxy
-        self.trustedProxies = Set(try proxies.map { proxy in
-            guard let address = normalizedIPAddress(proxy) else {
-                throw ValidationError("--trusted-proxy must be an IP address, not '\(proxy)'.")
-            }
-            return address
-        })
+        // GatewayConfiguration puts them in one spelling.
+        for proxy in proxies where normalizedIPAddress(proxy) == nil {
+            throw ValidationError("--trusted-proxy must be an IP address, not '\(proxy)'.")
+        }
+        self.trustedProxies = Set(proxies)
         let level = command.logLevel ?? env["PARLEY_LOG_LEVEL"] ?? "info"
         guard let logLevel = Logger.Level(rawValue: level) else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")).")

@@ -41,10 +41,7 @@ public final class ChatClientConnection: Sendable {
 
     /// Sends one message.
     public func send(_ message: ChatMessage) async throws {
-        let frame = try message.encode(allocator: self.channel.allocator)
-        var buffer = self.channel.allocator.buffer(capacity: ChatFrame.headerLength + frame.body.readableBytes)
-        buffer.writeChatFrame(frame)
-        try await self.sendRaw(buffer)
+        try await self.sendRaw(message.encodeTCPBytes(allocator: self.channel.allocator))
     }
 
     /// Sends bytes as they are (tests send broken frames with it).

@@ -46,6 +46,14 @@ extension ChatMessage {
         return ChatFrame(type: self.type, body: allocator.buffer(bytes: json))
     }
 
+    /// ``encode(allocator:)`` with the frame's header: the bytes to write to a TCP connection.
+    public func encodeTCPBytes(allocator: ByteBufferAllocator = ByteBufferAllocator()) throws(ChatEncodingError) -> ByteBuffer {
+        let frame = try self.encode(allocator: allocator)
+        var buffer = allocator.buffer(capacity: ChatFrame.headerLength + frame.body.readableBytes)
+        buffer.writeChatFrame(frame)
+        return buffer
+    }
+
     // MARK: WebSocket text frames
 
     /// Decodes a WebSocket text message: a JSON object whose `type` field names the type.
