@@ -65,10 +65,17 @@ def missing_prerequisites():
 
 # ---- The server ----
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(names):
+    """A distinct free port for each name: every socket stays bound until all are chosen (one by
+    one, the kernel gave the same port twice once)."""
+    sockets = [socket.socket() for _ in names]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return {name: sock.getsockname()[1] for name, sock in zip(names, sockets)}
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 class Server:
@@ -78,7 +85,7 @@ class Server:
         self.binary = binary
         self.folder = folder
         self.data = os.path.join(folder, "data")
-        self.ports = {name: free_port() for name in ("http", "rpc", "verifier", "balancer", "chat", "chat-ws", "contacts")}
+        self.ports = free_ports(("http", "rpc", "verifier", "balancer", "chat", "chat-ws", "contacts"))
         self.base = f"http://127.0.0.1:{self.ports['http']}"
         self.process = None
         self.log_path = None
