@@ -57,10 +57,16 @@ let package = Package(
             name: "ParleyCore",
             swiftSettings: swiftSettings
         ),
+        // What NIO's async server channels need and do not provide; knows nothing of Parley.
+        .target(
+            name: "NIOServerSupport",
+            dependencies: [nioCore],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "JSONRPC",
             dependencies: [
-                nioCore, nioPosix, logging, metrics, serviceLifecycle,
+                "NIOServerSupport", nioCore, nioPosix, logging, metrics, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,7 +122,7 @@ let package = Package(
         .target(
             name: "ParleyContacts",
             dependencies: [
-                "ParleyCore", nioCore, nioPosix, sqliteNIO, logging, metrics, serviceLifecycle,
+                "ParleyCore", "NIOServerSupport", nioCore, nioPosix, sqliteNIO, logging, metrics, serviceLifecycle,
             ],
             swiftSettings: swiftSettings
         ),

@@ -2,6 +2,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import NIOServerSupport
 import ServiceLifecycle
 import Synchronization
 
@@ -100,7 +101,7 @@ public final class JSONRPCServer: Service, Sendable {
     ///
     /// - Throws: If the address cannot be bound, or the listening socket fails.
     public func run() async throws {
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never>
+        let serverChannel: NIOAsyncChannel<AcceptedConnection<Request, ByteBuffer>, Never>
         do {
             serverChannel = try await self.bind()
         } catch {
@@ -138,7 +139,7 @@ public final class JSONRPCServer: Service, Sendable {
         self.logger.info("stopped")
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never> {
+    private func bind() async throws -> NIOAsyncChannel<AcceptedConnection<Request, ByteBuffer>, Never> {
         let maximumMessageLength = self.configuration.maximumMessageLength
         let idleTimeout = TimeAmount(self.configuration.idleTimeout)
         let logger = self.logger
@@ -158,7 +159,7 @@ public final class JSONRPCServer: Service, Sendable {
                         IdleConnectionHandler(timeout: idleTimeout, logger: logger)
                     )
                     try channel.pipeline.syncOperations.addHandler(AnswerAtOnceHandler(server: self))
-                    return try NIOAsyncChannel<Request, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return AcceptedConnection(try NIOAsyncChannel<Request, ByteBuffer>(wrappingChannelSynchronously: channel))
                 }
             }
     }
@@ -166,14 +167,14 @@ public final class JSONRPCServer: Service, Sendable {
     /// Accepts connections until the listening socket closes (graceful shutdown or cancellation),
     /// then waits for every connection to finish.
     private func acceptConnections(
-        _ serverChannel: NIOAsyncChannel<NIOAsyncChannel<Request, ByteBuffer>, Never>
+        _ serverChannel: NIOAsyncChannel<AcceptedConnection<Request, ByteBuffer>, Never>
     ) async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 try await serverChannel.executeThenClose { inbound in
                     for try await connection in inbound {
                         group.addTask {
-                            await self.handleConnection(connection)
+                            await self.handleConnection(connection.take())
                         }
                     }
                 }

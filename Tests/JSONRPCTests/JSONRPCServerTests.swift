@@ -1,6 +1,7 @@
 import Foundation
 import JSONRPC
 import NIOCore
+import NIOPosix
 import Synchronization
 import Testing
 
@@ -313,5 +314,36 @@ struct JSONRPCServerTests {
             }
         }
         #expect(probe.maximum == 2)
+    }
+}
+
+@Suite("JSONRPCServer stopping")
+struct JSONRPCServerStoppingTests {
+    @Test("stopping while connections are still arriving: every accepted connection is closed, nothing traps")
+    func stopWhileAccepting() async throws {
+        for _ in 1...20 {
+            let server = JSONRPCServer(configuration: serverConfiguration(), handlers: makeHandlers())
+            let running = Task { try await server.run() }
+            guard let port = await server.boundAddress()?.port else {
+                running.cancel()
+                throw TestFailure(description: "the server did not start")
+            }
+            // Connections the server accepts but whose task has not started when it stops.
+            var connections: [any Channel] = []
+            for _ in 0..<64 {
+                connections.append(try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get())
+            }
+            running.cancel()
+            try await running.value
+            // Every connection ends, closed by the server; a test timer closes any left open, later.
+            let stopped = ContinuousClock.now
+            for connection in connections {
+                connection.eventLoop.scheduleTask(in: .seconds(10)) { connection.close(promise: nil) }
+            }
+            for connection in connections {
+                try await connection.closeFuture.get()
+            }
+            #expect(ContinuousClock.now - stopped < .seconds(5))
+        }
     }
 }

@@ -104,4 +104,19 @@ struct SeedClientTests {
         #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("Juan"))?.phone == .phone("85999999999"))
         await replica.stop()
     }
+
+    @Test("Stopping while connections are still arriving: every accepted one is closed, nothing traps")
+    func stopWhileAccepting() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        for round in 1...10 {
+            let replica = try await RunningReplica.start(name: "A\(round)", directory: directory + "/\(round)")
+            // Connections the replica accepts but whose task has not started when it stops.
+            let sockets = try (0..<64).map { _ in try RawSocket(port: replica.port, timeoutMilliseconds: 5000) }
+            await replica.stop()
+            for socket in sockets {
+                #expect(socket.isClosedByPeer())
+            }
+        }
+    }
 }

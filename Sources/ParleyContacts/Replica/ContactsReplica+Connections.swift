@@ -1,16 +1,17 @@
 import Logging
 import Metrics
 import NIOCore
+import NIOServerSupport
 
 extension ContactsReplica {
     /// Accepts connections until the listening socket closes, each served in its own task.
-    func acceptConnections(_ server: NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never>) async {
+    func acceptConnections(_ server: NIOAsyncChannel<AcceptedConnection<[ContactsReplicaInbound], ByteBuffer>, Never>) async {
         do {
             try await withThrowingDiscardingTaskGroup { group in
                 try await server.executeThenClose { inbound in
                     for try await connection in inbound {
                         group.addTask {
-                            await self.handleConnection(connection)
+                            await self.handleConnection(connection.take())
                         }
                     }
                 }

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOServerSupport
 import ServiceLifecycle
 
 /// A contacts replica (seed 003, `protocols/contacts.md`): serves clients, keeps its data in
@@ -83,7 +84,7 @@ public final class ContactsReplica: Service, Sendable {
     ///
     /// - Throws: If the address cannot be bound.
     public func run() async throws {
-        let server: NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never>
+        let server: NIOAsyncChannel<AcceptedConnection<[ContactsReplicaInbound], ByteBuffer>, Never>
         do {
             server = try await self.bind()
         } catch {
@@ -128,7 +129,7 @@ public final class ContactsReplica: Service, Sendable {
         await self.peers.disconnect(peer: peer)
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>, Never> {
+    private func bind() async throws -> NIOAsyncChannel<AcceptedConnection<[ContactsReplicaInbound], ByteBuffer>, Never> {
         let readTimeout = self.configuration.readTimeout
         let silence = self.configuration.heartbeatInterval * 3
         return try await ServerBootstrap(group: self.eventLoopGroup)
@@ -143,7 +144,7 @@ public final class ContactsReplica: Service, Sendable {
                         )
                     )
                     try channel.pipeline.syncOperations.addHandler(ContactsFrameBatcher<ContactsReplicaInbound>())
-                    return try NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return AcceptedConnection(try NIOAsyncChannel<[ContactsReplicaInbound], ByteBuffer>(wrappingChannelSynchronously: channel))
                 }
             }
     }
