@@ -131,7 +131,8 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let cpuAfter = cpu()
         let summary = stats.summary()
         print(
-            "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors) "
+            "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors), "
+                + "connections closed by the server \(summary.closed) "
                 + "in \(String(format: "%.1f", elapsed)) s (target \(self.rate)/s)"
         )
         print(
@@ -224,6 +225,8 @@ final class LoadStats: Sendable {
         var acknowledged = 0
         var delivered = 0
         var errors = 0
+        /// Connections that ended, by either side.
+        var closed = 0
         var p50: UInt64 = 0
         var p99: UInt64 = 0
         var p999: UInt64 = 0
@@ -240,6 +243,7 @@ final class LoadStats: Sendable {
     func sent() { self.state.withLock { $0.summary.sent += 1 } }
     func acknowledged() { self.state.withLock { $0.summary.acknowledged += 1 } }
     func failed() { self.state.withLock { $0.summary.errors += 1 } }
+    func closed() { self.state.withLock { $0.summary.closed += 1 } }
 
     func delivered(latencyNanoseconds: Int64) {
         self.state.withLock {

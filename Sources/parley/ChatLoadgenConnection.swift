@@ -124,6 +124,18 @@ final class ChatLoadgenConnection: Sendable {
             let frame = Self.unwrapInboundIn(data)
             switch frame.messageType {
             case .authenticated:
+                // Heartbeats as the server asks, like any client: it closes a silent connection,
+                // and a receiver sends nothing else.
+                if case .authenticated(let answer)? = try? ChatMessage.decode(frame: frame, direction: .serverToClient) {
+                    let channel = context.channel
+                    channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(Int64(answer.heartbeatSeconds)), delay: .seconds(Int64(answer.heartbeatSeconds))) { task in
+                        guard channel.isActive, let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator) else {
+                            task.cancel()
+                            return
+                        }
+                        channel.writeAndFlush(heartbeat, promise: nil)
+                    }
+                }
                 self.authenticated.succeed()
             case .textAck:
                 self.stats.acknowledged()
@@ -143,6 +155,7 @@ final class ChatLoadgenConnection: Sendable {
 
         func channelInactive(context: ChannelHandlerContext) {
             self.authenticated.fail(LoadgenError("the chat server closed the connection"))
+            self.stats.closed()
             context.fireChannelInactive()
         }
 

@@ -89,6 +89,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Chat server: the host clients connect to, as the balancer hands it out (default <host>).")
     var chatAdvertise: String?
 
+    @Option(help: "Chat server: how often clients send a heartbeat, in seconds, as told to them at login (default 10).")
+    var chatHeartbeat: Int?
+
+    @Option(help: "Chat server: a connection silent for this many seconds is closed; more than --chat-heartbeat (default 30).")
+    var chatIdleTimeout: Int?
+
     @Option(help: "Cluster: the ZooKeeper ensemble, HOST:PORT,HOST:PORT; backends elect a leader there, gateways follow it (env PARLEY_ZOOKEEPER).")
     var zookeeper: String?
 
@@ -315,6 +321,8 @@ struct Settings {
     var chatPort: Int
     var chatWebSocketPort: Int
     var chatAdvertise: String?
+    var chatHeartbeatSeconds: Int
+    var chatIdleTimeoutSeconds: Int
 
     init(_ command: ServeCommand) throws {
         let env = ProcessInfo.processInfo.environment
@@ -390,6 +398,11 @@ struct Settings {
         self.chatPort = try int(command.chatPort, "PARLEY_CHAT_PORT", ChatServerConfiguration.defaultTCPPort)
         self.chatWebSocketPort = try int(command.chatWsPort, "PARLEY_CHAT_WS_PORT", ChatServerConfiguration.defaultWebSocketPort)
         self.chatAdvertise = command.chatAdvertise ?? env["PARLEY_CHAT_ADVERTISE"]
+        self.chatHeartbeatSeconds = try int(command.chatHeartbeat, "PARLEY_CHAT_HEARTBEAT", 10)
+        self.chatIdleTimeoutSeconds = try int(command.chatIdleTimeout, "PARLEY_CHAT_IDLE_TIMEOUT", 30)
+        guard self.chatHeartbeatSeconds > 0, self.chatIdleTimeoutSeconds > self.chatHeartbeatSeconds else {
+            throw ValidationError("--chat-heartbeat must be positive and --chat-idle-timeout more than it.")
+        }
         for (name, port) in [
             ("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort),
             ("--balancer-port", self.balancerPort), ("--chat-port", self.chatPort), ("--chat-ws-port", self.chatWebSocketPort),
@@ -468,7 +481,8 @@ extension Settings {
     func chatServer() -> ChatServerConfiguration {
         ChatServerConfiguration(
             name: self.chatName, host: self.host, advertisedHost: self.chatAdvertise, tcpPort: self.chatPort,
-            webSocketPort: self.chatWebSocketPort
+            webSocketPort: self.chatWebSocketPort, heartbeatSeconds: self.chatHeartbeatSeconds,
+            idleTimeoutSeconds: self.chatIdleTimeoutSeconds
         )
     }
 

@@ -201,8 +201,17 @@ import Glibc
         #expect(try await server.wait() == 0)
     }
 
+    /// Chat timings that would close every connection are refused before anything starts.
+    @Test func chatTimingsRefused() async throws {
+        let result = try await ParleyProcess.run(["serve", "chat", "--chat-heartbeat", "30", "--chat-idle-timeout", "30"])
+        #expect(result.status != 0)
+        #expect(result.output.contains("--chat-idle-timeout more than it"), "\(result.output)")
+    }
+
     /// `parley loadgen chat` against a real chat server: every text it sends is acknowledged,
-    /// stored and delivered to the friend, and it reports the figures.
+    /// stored and delivered to the friend, and it reports the figures. Its connections heartbeat
+    /// as the server asks: with a 2 s idle timeout, a silent receiver would be closed long before
+    /// the end.
     @Test func chatLoadGenerator() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -211,6 +220,7 @@ import Glibc
             [
                 "serve", "--http-port", "0", "--rpc-port", "0", "--verifier-port", "0", "--balancer-port", "0", "--chat-port", "0",
                 "--chat-ws-port", "0", "--listen", "127.0.0.1:0", "--data-dir", folder.path + "/data",
+                "--chat-heartbeat", "1", "--chat-idle-timeout", "2",
             ],
             environment: ["PARLEY_CHAT_SECRET": secret]
         )
@@ -218,15 +228,15 @@ import Glibc
         let result = try await ParleyProcess.run(
             [
                 "loadgen", "chat", "--target", "127.0.0.1:\(chatPort)", "--database", "sqlite:\(folder.path)/data/",
-                "--connections", "6", "--rate", "30", "--duration", "2", "--server-pid", "\(server.process.processIdentifier)",
+                "--connections", "6", "--rate", "15", "--duration", "4", "--server-pid", "\(server.process.processIdentifier)",
             ],
             environment: ["PARLEY_CHAT_SECRET": secret]
         )
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("connected and authenticated 6 connections"), "\(result.output)")
         #expect(result.output.contains("per connection"), "\(result.output)")
-        // Three pairs at 10 texts/s each for 2 s.
-        let counts = try #require(result.output.firstMatch(of: #/sent (\d+), acknowledged (\d+), delivered (\d+), errors 0 in/#), "\(result.output)")
+        // Three pairs at 5 texts/s each for 4 s.
+        let counts = try #require(result.output.firstMatch(of: #/sent (\d+), acknowledged (\d+), delivered (\d+), errors 0, connections closed by the server 0 in/#), "\(result.output)")
         #expect(Int(counts.1) == 60)
         #expect(counts.2 == counts.1)
         #expect(counts.3 == counts.1)
