@@ -196,7 +196,7 @@ struct APIController<Context: RequestContext>: Sendable {
         let body = try await Self.decodeJSON(PostBody.self, request, context)
         let token = try SessionCookie.token(in: request)
         // The request id lets a cluster's gateway retry the write on a new leader, applied once.
-        let post = try await self.backend.postJSON(.init(token: token, title: body.title, body: body.body, requestID: UUID().uuidString))
+        let post = try await self.backend.postJSON(.init(token: token, title: body.title, body: body.body, requestID: randomHex(bytes: 16)))
         return Self.json(.created, post)
     }
 

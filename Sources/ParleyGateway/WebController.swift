@@ -122,7 +122,7 @@ struct WebController<Context: RequestContext>: Sendable {
         // if it expired meanwhile, the backend refuses and the writer is told, never turned into Guest.
         let token = try? SessionCookie.token(in: request)
         do {
-            _ = try await self.backend.post(.init(token: token, title: draft.title, body: draft.body, requestID: UUID().uuidString))
+            _ = try await self.backend.post(.init(token: token, title: draft.title, body: draft.body, requestID: randomHex(bytes: 16)))
         } catch let error as ParleyError where error.code != .unavailable && error.code != .internal {
             if error.code == .unauthenticated {
                 visitor.session = nil

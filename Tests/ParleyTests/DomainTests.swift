@@ -21,6 +21,14 @@ import Testing
         #expect(hexEncoded([UInt8]()) == "")
     }
 
+    /// Request ids: as many hex digits as asked, and never the same twice.
+    @Test func randomHexIdentifiers() {
+        let ids = (0..<1000).map { _ in randomHex(bytes: 16) }
+        #expect(ids.allSatisfy { $0.count == 32 && $0.allSatisfy(\.isHexDigit) && $0 == $0.lowercased() })
+        #expect(Set(ids).count == ids.count)
+        #expect(randomHex(bytes: 5).count == 10)
+    }
+
     /// Posts are trimmed as Foundation's `.whitespacesAndNewlines` trims, without Foundation.
     @Test func trimmingWhitespaceMatchesFoundation() {
         let spaces = (0...0x3000).compactMap(Unicode.Scalar.init).filter { $0.properties.isWhitespace }
