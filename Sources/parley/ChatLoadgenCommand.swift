@@ -115,8 +115,8 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let interval = Double(pairs) / Double(self.rate)
         let sendStart = NIODeadline.now() + .milliseconds(100)
         let end = sendStart + .seconds(Int64(self.duration))
-        let cpu = { (server: self.serverPid.flatMap { Self.cpuSeconds(pid: $0) }, generator: Self.cpuSeconds(pid: Int(getpid()))) }
-        let cpuBefore = cpu()
+        let counters = { (server: self.serverPid.flatMap { ProcessCounters(pid: $0) }, generator: ProcessCounters(pid: Int(getpid()))) }
+        let countersBefore = counters()
         let sending = (0..<pairs).map { pair in
             connected[2 * pair].sendTexts(
                 to: users[2 * pair + 1], tag: "p\(pair)", first: sendStart + Self.timeAmount(interval * Double(pair) / Double(pairs)),
@@ -128,7 +128,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let elapsed = Double((NIODeadline.now() - sendStart).nanoseconds) / 1e9
         // Let the last texts arrive.
         try await Task.sleep(for: .seconds(2))
-        let cpuAfter = cpu()
+        let countersAfter = counters()
         let summary = stats.summary()
         print(
             "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors), "
@@ -139,13 +139,24 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
             "delivered \(Int(Double(summary.delivered) / elapsed)) texts/s; latency p50 \(Self.milliseconds(summary.p50)) ms, "
                 + "p99 \(Self.milliseconds(summary.p99)) ms, p999 \(Self.milliseconds(summary.p999)) ms, max \(Self.milliseconds(summary.max)) ms"
         )
-        func perText(_ before: Double?, _ after: Double?) -> String {
+        func cpu(_ before: ProcessCounters?, _ after: ProcessCounters?) -> String {
             guard let before, let after, summary.delivered > 0 else { return "?" }
-            return "\(Int((after - before) * 1e6 / Double(summary.delivered))) us"
+            return "\(Int((after.cpuSeconds - before.cpuSeconds) * 1e6 / Double(summary.delivered))) us"
+        }
+        func calls(_ before: ProcessCounters?, _ after: ProcessCounters?) -> String {
+            guard let before, let after, summary.delivered > 0 else { return "?" }
+            func per(_ counter: KeyPath<ProcessCounters, Int>) -> String {
+                String(format: "%.1f", Double(after[keyPath: counter] - before[keyPath: counter]) / Double(summary.delivered))
+            }
+            return "\(per(\.readCalls)) reads, \(per(\.writeCalls)) writes, \(per(\.contextSwitches)) context switches"
         }
         print(
-            "CPU per delivered text, sending and the 2 s after: chat server \(perText(cpuBefore.server, cpuAfter.server)), "
-                + "load generator \(perText(cpuBefore.generator, cpuAfter.generator))"
+            "CPU per delivered text, sending and the 2 s after: chat server \(cpu(countersBefore.server, countersAfter.server)), "
+                + "load generator \(cpu(countersBefore.generator, countersAfter.generator))"
+        )
+        print(
+            "read and write calls and context switches per delivered text, the same time: chat server \(calls(countersBefore.server, countersAfter.server)); "
+                + "load generator \(calls(countersBefore.generator, countersAfter.generator))"
         )
         for connection in connected { await connection.close() }
     }
@@ -181,16 +192,6 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
     }
 
     /// The CPU time a process has used, user and system, in seconds (Linux /proc).
-    static func cpuSeconds(pid: Int) -> Double? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ") ", options: .backwards)
-        else { return nil }
-        // The fields after the name, from the state (field 3); utime and stime are fields 14 and 15.
-        let fields = stat[afterName.upperBound...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
     /// The chat server's resident memory in bytes, from /proc.
     private func serverRSS() -> Int? {
         guard let pid = self.serverPid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
@@ -260,6 +261,40 @@ final class LoadStats: Sendable {
             summary.p999 = state.histogram.valueAtPercentile(99.9)
             summary.max = state.histogram.max
             return summary
+        }
+    }
+}
+
+/// What /proc counts for a process, read before and after the texts to divide by them.
+struct ProcessCounters {
+    /// User and system CPU time.
+    var cpuSeconds: Double
+    /// Read and write system calls (reads, receives, writes, sends; /proc/PID/io `syscr`, `syscw`).
+    var readCalls: Int
+    var writeCalls: Int
+    /// Voluntary and involuntary context switches of all its threads.
+    var contextSwitches: Int
+
+    init?(pid: Int) {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let afterName = stat.range(of: ") ", options: .backwards),
+            let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)
+        else { return nil }
+        // The fields after the name, from the state (field 3); utime and stime are fields 14 and 15.
+        let fields = stat[afterName.upperBound...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        self.cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        func value(_ name: String, in text: String) -> Int {
+            text.split(separator: "\n").lazy.compactMap { line in
+                line.hasPrefix(name + ":") ? Int(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) : nil
+            }.first ?? 0
+        }
+        self.readCalls = value("syscr", in: io)
+        self.writeCalls = value("syscw", in: io)
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        self.contextSwitches = threads.reduce(0) { total, thread in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8) else { return total }
+            return total + value("voluntary_ctxt_switches", in: status) + value("nonvoluntary_ctxt_switches", in: status)
         }
     }
 }

@@ -242,6 +242,10 @@ import Glibc
         #expect(counts.3 == counts.1)
         #expect(result.output.contains(/delivered \d+ texts\/s; latency p50 [0-9.]+ ms/), "\(result.output)")
         #expect(result.output.contains(/chat server \d+ us, load generator \d+ us/), "\(result.output)")
+        // Each delivered text took the server at least one read (the sender's frame) and two writes (ack, push).
+        let calls = try #require(result.output.firstMatch(of: /per delivered text, the same time: chat server ([0-9.]+) reads, ([0-9.]+) writes, [0-9.]+ context switches; load generator [0-9.]+ reads/), "\(result.output)")
+        #expect(Double(calls.1) ?? 0 >= 1)
+        #expect(Double(calls.2) ?? 0 >= 2)
 
         // A ticket signed with another secret is refused: the generator says so and fails.
         let forged = try await ParleyProcess.run(
