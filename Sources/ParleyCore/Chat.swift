@@ -106,13 +106,16 @@ public struct Friendship: Codable, Sendable, Hashable {
     public var lastSeq: Int64
     /// The highest sequence number the viewer marked read; 0 when none.
     public var readSeq: Int64
+    /// The friend's texts after `readSeq` (the viewer's own are not unread).
+    public var unread: Int64
     /// Creates the value.
-    public init(friend: ChatUser, alias: String?, conversationID: Int64, lastSeq: Int64, readSeq: Int64) {
+    public init(friend: ChatUser, alias: String?, conversationID: Int64, lastSeq: Int64, readSeq: Int64, unread: Int64) {
         self.friend = friend
         self.alias = alias
         self.conversationID = conversationID
         self.lastSeq = lastSeq
         self.readSeq = readSeq
+        self.unread = unread
     }
 }
 

@@ -154,7 +154,9 @@ struct PostgresChatRepository: ChatRepository {
             SELECT c.id, u.id, u.username, u.nickname,
                    CASE WHEN c.user_low = \(viewerID) THEN c.alias_low ELSE c.alias_high END,
                    CASE WHEN c.user_low = \(viewerID) THEN c.read_low ELSE c.read_high END,
-                   COALESCE((SELECT MAX(x.seq) FROM texts x WHERE x.conversation_id = c.id), 0)
+                   COALESCE((SELECT MAX(x.seq) FROM texts x WHERE x.conversation_id = c.id), 0),
+                   (SELECT COUNT(*) FROM texts x WHERE x.conversation_id = c.id AND x.sender_id <> \(viewerID)
+                      AND x.seq > CASE WHEN c.user_low = \(viewerID) THEN c.read_low ELSE c.read_high END)
             FROM conversations c
             JOIN users u ON u.id = CASE WHEN c.user_low = \(viewerID) THEN c.user_high ELSE c.user_low END
             WHERE (c.user_low = \(viewerID) OR c.user_high = \(viewerID))
@@ -459,12 +461,12 @@ struct PostgresChatRepository: ChatRepository {
 
     /// A friendship read with `SQL.friendships(of:with:)`.
     private static func friendship(_ row: PostgresRow) throws -> Friendship {
-        let (conversationID, id, username, nickname, alias, readSeq, lastSeq) = try row.decode(
-            (Int64, Int64, String, String, String?, Int64, Int64).self
+        let (conversationID, id, username, nickname, alias, readSeq, lastSeq, unread) = try row.decode(
+            (Int64, Int64, String, String, String?, Int64, Int64, Int64).self
         )
         return Friendship(
             friend: ChatUser(id: id, username: username, nickname: nickname), alias: alias, conversationID: conversationID,
-            lastSeq: lastSeq, readSeq: readSeq
+            lastSeq: lastSeq, readSeq: readSeq, unread: unread
         )
     }
 }

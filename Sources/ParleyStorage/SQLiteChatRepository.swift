@@ -127,7 +127,9 @@ struct SQLiteChatRepository: ChatRepository {
             SELECT c.id AS conversation_id, u.id, u.username, u.nickname,
                    CASE WHEN c.user_low = ?1 THEN c.alias_low ELSE c.alias_high END AS alias,
                    CASE WHEN c.user_low = ?1 THEN c.read_low ELSE c.read_high END AS read_seq,
-                   COALESCE((SELECT MAX(x.seq) FROM texts x WHERE x.conversation_id = c.id), 0) AS last_seq
+                   COALESCE((SELECT MAX(x.seq) FROM texts x WHERE x.conversation_id = c.id), 0) AS last_seq,
+                   (SELECT COUNT(*) FROM texts x WHERE x.conversation_id = c.id AND x.sender_id <> ?1
+                      AND x.seq > CASE WHEN c.user_low = ?1 THEN c.read_low ELSE c.read_high END) AS unread
             FROM conversations c
             JOIN users u ON u.id = CASE WHEN c.user_low = ?1 THEN c.user_high ELSE c.user_low END
             WHERE \(condition)
@@ -400,7 +402,7 @@ struct SQLiteChatRepository: ChatRepository {
         let alias: String? = if case .null? = row.column("alias") { nil } else { try row.text("alias") }
         return Friendship(
             friend: try Self.user(row, prefix: ""), alias: alias, conversationID: try row.int64("conversation_id"),
-            lastSeq: try row.int64("last_seq"), readSeq: try row.int64("read_seq")
+            lastSeq: try row.int64("last_seq"), readSeq: try row.int64("read_seq"), unread: try row.int64("unread")
         )
     }
 }

@@ -80,7 +80,10 @@ struct ChatCommand: AsyncParsableCommand {
 /// The terminal client's state: friends by name, and what the server says, printed.
 final class ChatTerminal: Sendable {
     private struct State {
+        /// By lowercased username.
         var friends: [String: ChatFriend] = [:]
+        /// Lowercased alias → lowercased username.
+        var aliases: [String: String] = [:]
         var names: [Int64: String] = [:]
         var nextRequest = 0
         var me: ParleyChat.ChatUser?
@@ -119,6 +122,7 @@ final class ChatTerminal: Sendable {
     private func remember(_ friend: ChatFriend) {
         self.state.withLock {
             $0.friends[friend.username.lowercased()] = friend
+            if let alias = friend.alias { $0.aliases[alias.lowercased()] = friend.username.lowercased() }
             $0.names[friend.userId] = friend.username
         }
     }
@@ -141,10 +145,10 @@ final class ChatTerminal: Sendable {
             body.friends.forEach(self.remember)
             if body.requestId == "friends" { self.loaded.continuation.finish() }
             guard body.requestId != "friends" || !body.friends.isEmpty else { return }
+            if body.friends.isEmpty { ClientConsole.print("No friends yet: /add NAME asks someone.") }
             for friend in body.friends {
-                let unread = friend.lastSeq - friend.readSeq
                 ClientConsole.print(
-                    "  \(Self.clean(friend.username))\(friend.alias.map { " (\(Self.clean($0)))" } ?? "") · \(friend.online ? "online" : "offline")\(unread > 0 ? " · \(unread) unread" : "")"
+                    "  \(Self.clean(friend.username))\(friend.alias.map { " (\(Self.clean($0)))" } ?? "") · \(friend.online ? "online" : "offline")\(friend.unread > 0 ? " · \(friend.unread) unread" : "")"
                 )
             }
         case .friendRequests(let body):
@@ -251,8 +255,10 @@ final class ChatTerminal: Sendable {
         return true
     }
 
+    /// A friend by username, or by the alias given them.
     private func friend(_ name: String) throws -> ChatFriend {
-        guard let friend = self.state.withLock({ $0.friends[name.lowercased()] }) else {
+        let key = name.lowercased()
+        guard let friend = self.state.withLock({ state in state.friends[key] ?? state.aliases[key].flatMap { state.friends[$0] } }) else {
             throw ParleyError(.notFound, "\(Self.clean(name)) is not one of your friends (/friends lists them).")
         }
         return friend

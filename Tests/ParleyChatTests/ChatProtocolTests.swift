@@ -13,7 +13,7 @@ private let request = ChatFriendRequest(
     createdAt: 1_790_000_000_123
 )
 private let friend = ChatFriend(
-    userId: 2, username: "bøb", nickname: nil, alias: "Bobby", online: true, conversationId: 7, lastSeq: 12, readSeq: 10
+    userId: 2, username: "bøb", nickname: nil, alias: "Bobby", online: true, conversationId: 7, lastSeq: 12, readSeq: 10, unread: 1
 )
 private let stored = ChatTextMessage(
     conversationId: 7, seq: 12, fromUserId: 1, text: "line 1\nline 2 </script> ☃", sentAt: 1_790_000_000_456,

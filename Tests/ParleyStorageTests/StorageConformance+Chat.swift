@@ -516,6 +516,17 @@ extension StorageConformance {
         try await storage.chat.markRead(conversationID: conversation, userID: alice.id, seq: -4)
         #expect(try await marks() == [1, 3])
 
+        // Unread: the friend's texts after the mark, never one's own. Alice sent 1–3, Bob sends 4, Alice 5.
+        _ = try await Self.send(bob, alice, "b4", in: storage)
+        _ = try await Self.send(alice, bob, "a5", in: storage)
+        func unread() async throws -> [Int64] {
+            try await storage.chat.friends(userID: alice.id).map(\.unread) + storage.chat.friends(userID: bob.id).map(\.unread)
+        }
+        #expect(try await unread() == [1, 1])
+        try await storage.chat.markRead(conversationID: conversation, userID: alice.id, seq: 5)
+        try await storage.chat.markRead(conversationID: conversation, userID: bob.id, seq: 5)
+        #expect(try await unread() == [0, 0])
+
         for (id, user) in [(conversation, carol), (conversation + 1000, alice)] {
             let error = await #expect(throws: ParleyError.self) {
                 try await storage.chat.markRead(conversationID: id, userID: user.id, seq: 1)

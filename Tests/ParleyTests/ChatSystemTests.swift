@@ -162,6 +162,7 @@ struct ChatSystemTests {
             #expect(friends.friends.first?.online == true)
             #expect(friends.friends.first?.lastSeq == 4)
             #expect(friends.friends.first?.readSeq == 1)
+            #expect(friends.friends.first?.unread == 3)
             var held: [Int64] = [1]
             var hasMore = true
             while hasMore {
@@ -180,6 +181,18 @@ struct ChatSystemTests {
             try await bob.send(.listFriends(ChatListFriends()))
             guard case .friends(let after) = try await bob.next() else { throw ChatTestError("no friends") }
             #expect(after.friends.first?.readSeq == 4)
+            #expect(after.friends.first?.unread == 0)
+
+            // Bob replies: his own text is not unread for him; for Alice only his is, not her four.
+            try await bob.send(.sendText(ChatSendText(clientMessageId: "b5", toUserId: aliceID, text: "five")))
+            guard case .textAck = try await bob.next() else { throw ChatTestError("no ack") }
+            guard case .message = try await alice.next() else { throw ChatTestError("no push") }
+            for (client, unread) in [(bob, Int64(0)), (alice, 1)] {
+                try await client.send(.listFriends(ChatListFriends()))
+                guard case .friends(let list) = try await client.next() else { throw ChatTestError("no friends") }
+                #expect(list.friends.first?.lastSeq == 5)
+                #expect(list.friends.first?.unread == unread)
+            }
         }
     }
 

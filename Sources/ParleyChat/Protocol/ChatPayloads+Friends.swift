@@ -89,6 +89,8 @@ public struct ChatFriend: Codable, Sendable, Hashable {
     public var lastSeq: Int64
     /// The highest sequence number the caller marked read; 0 when none.
     public var readSeq: Int64
+    /// The friend's texts after `readSeq`: the unread ones (the caller's own texts are not).
+    public var unread: Int64
 
     /// Creates a friend value.
     public init(
@@ -99,7 +101,8 @@ public struct ChatFriend: Codable, Sendable, Hashable {
         online: Bool,
         conversationId: Int64,
         lastSeq: Int64,
-        readSeq: Int64
+        readSeq: Int64,
+        unread: Int64
     ) {
         self.userId = userId
         self.username = username
@@ -109,6 +112,7 @@ public struct ChatFriend: Codable, Sendable, Hashable {
         self.conversationId = conversationId
         self.lastSeq = lastSeq
         self.readSeq = readSeq
+        self.unread = unread
     }
 }
 

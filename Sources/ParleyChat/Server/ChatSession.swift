@@ -315,7 +315,7 @@ struct ChatSession: Sendable {
         ChatFriend(
             userId: friendship.friend.id, username: friendship.friend.username, nickname: friendship.friend.nickname,
             alias: friendship.alias, online: online, conversationId: friendship.conversationID, lastSeq: friendship.lastSeq,
-            readSeq: friendship.readSeq
+            readSeq: friendship.readSeq, unread: friendship.unread
         )
     }
 
