@@ -26,8 +26,9 @@ public enum VerificationMail {
             action = "Enter it on the sign-up page to finish creating your Parley account."
             ignore = "If you did not ask for this code, someone may have typed your address by mistake: you can ignore this message, and no account will be created."
         case .reset:
-            action = "Enter it, with your new password, to reset the password of your Parley account."
-            ignore = "If you did not ask for this code, you can ignore this message: your password stays as it is. Nobody can use this code without access to your mailbox."
+            action = "Enter it, with your new password, to reset the password of the Parley account that uses this address."
+            // Codes go to any address typed (the answer must not tell whether an account uses it).
+            ignore = "If you did not ask for this code, or have no Parley account with this address, you can ignore this message: nothing changes, and a password stays as it is. Nobody can use this code without access to your mailbox."
         }
         let body = """
             Hello,
