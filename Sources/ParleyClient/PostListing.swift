@@ -5,14 +5,16 @@ import ParleyCore
 /// character that could drive the terminal (escape sequences, bidi overrides) made visible
 /// instead of obeyed.
 public enum PostListing {
-    /// The page as text, newest first, followed by how to get the next page when there is one.
-    public static func render(_ page: PostPage, timeZone: TimeZone = .current) -> String {
+    /// The page as text, newest first, followed by how to get the next page when there is one:
+    /// the command, with `options` (those of the command that listed this page, such as
+    /// `--limit 5`, to keep).
+    public static func render(_ page: PostPage, timeZone: TimeZone = .current, options: [String] = []) -> String {
         guard !page.posts.isEmpty else {
             return page.next == nil ? "No posts yet.\n" : "No posts on this page.\n"
         }
         var text = page.posts.map { Self.render($0, timeZone: timeZone) }.joined(separator: "\n")
         if let next = page.next {
-            text += "\nMore: parley board list --before \(next)\n"
+            text += "\nMore: " + (["parley", "board", "list"] + options + ["--before", "\(next)"]).joined(separator: " ") + "\n"
         }
         return text
     }

@@ -41,7 +41,7 @@ struct AccountCommand: AsyncParsableCommand {
         var username: String?
 
         @Option(help: "Your email address: a code is mailed to it, then asked for.")
-        var email: String?
+        var email: String
 
         @Option(help: "A code already mailed to --email for registering (skips sending a new one).")
         var code: String?
@@ -50,10 +50,7 @@ struct AccountCommand: AsyncParsableCommand {
             try await ClientConsole.run {
                 let client = try ParleyHTTPClient(gateway: try self.options.gateway(saved: nil))
                 let username = try ClientConsole.username(self.username)
-                var code: String?
-                if let email = self.email {
-                    code = try await AccountCommand.code(self.code, email: email, purpose: "register", client: client)
-                }
+                let code = try await AccountCommand.code(self.code, email: self.email, purpose: "register", client: client)
                 let password = try TerminalInput.password(confirm: true)
                 let user = try await client.register(username: username, password: password, email: self.email, code: code)
                 ClientConsole.print("Registered \(user.username). Log in with: parley account login --username \(user.username)")

@@ -83,7 +83,8 @@ struct BoardCommand: AsyncParsableCommand {
                 let saved = try? CredentialStore.standard().load()
                 let client = try ParleyHTTPClient(gateway: try self.options.gateway(saved: saved?.gateway))
                 let page = try await client.posts(limit: self.limit, before: self.before)
-                Swift.print(PostListing.render(page), terminator: "")
+                let options = (self.limit.map { ["--limit", "\($0)"] } ?? []) + (self.options.gateway.map { ["--gateway", $0] } ?? [])
+                Swift.print(PostListing.render(page, options: options), terminator: "")
             }
         }
     }

@@ -128,8 +128,10 @@ final class ChatLoadgenConnection: Sendable {
                 // and a receiver sends nothing else.
                 if case .authenticated(let answer)? = try? ChatMessage.decode(frame: frame, direction: .serverToClient) {
                     let channel = context.channel
-                    channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(Int64(answer.heartbeatSeconds)), delay: .seconds(Int64(answer.heartbeatSeconds))) { task in
-                        guard channel.isActive, let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator) else {
+                    let interval = TimeAmount.seconds(Int64(answer.heartbeatSeconds))
+                    channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
+                        let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator)
+                        guard channel.isActive, let heartbeat else {
                             task.cancel()
                             return
                         }

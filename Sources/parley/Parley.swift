@@ -9,6 +9,34 @@ struct Parley: AsyncParsableCommand {
         abstract: "Parley: a distributed message board and chat system.",
         subcommands: [ServeCommand.self, MigrateCommand.self, AccountCommand.self, BoardCommand.self, ChatCommand.self, ContactsCommand.self, ClusterCommand.self, LoadgenCommand.self]
     )
+
+    /// As ArgumentParser's `main`, except for a `ValidationError` thrown once a command runs (a
+    /// setting found wrong when it is read, from a flag or the environment): it is printed without
+    /// the usage of `parley` itself, which says nothing about it, and exits 1, not 64.
+    static func main() async {
+        var command: any ParsableCommand
+        do {
+            command = try await asyncParseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as ValidationError {
+            exit(withError: SettingError(description: error.message))
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// A setting's value refused once a command runs (see ``Parley/main()``).
+struct SettingError: Error, CustomStringConvertible {
+    let description: String
 }
 
 /// Half the cores, at least one, for roles whose handlers run on Swift concurrency's pool, which

@@ -471,7 +471,7 @@ extension Settings {
         }
         if required {
             throw ValidationError(
-                "Set \(ChatSecret.environmentVariable) (at least 32 characters, the same for the balancer and every chat server)."
+                "Set \(ChatSecret.environmentVariable) (at least 32 bytes, the same for the balancer and every chat server)."
             )
         }
         return .random()

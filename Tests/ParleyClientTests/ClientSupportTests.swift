@@ -45,6 +45,13 @@ import Testing
             """)
     }
 
+    /// The hint keeps the options the page was listed with.
+    @Test func nextPageHintKeepsOptions() {
+        let post = Post(id: 42, author: "alice", title: "Hello", body: "", createdAt: Date(timeIntervalSince1970: 1_795_869_628))
+        let text = PostListing.render(PostPage(posts: [post], next: 41), timeZone: self.utc, options: ["--limit", "1", "--gateway", "http://127.0.0.1:8"])
+        #expect(text.hasSuffix("\nMore: parley board list --limit 1 --gateway http://127.0.0.1:8 --before 41\n"))
+    }
+
     @Test func emptyPage() {
         #expect(PostListing.render(PostPage(posts: [], next: nil)) == "No posts yet.\n")
     }

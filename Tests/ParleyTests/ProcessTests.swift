@@ -178,8 +178,9 @@ import Glibc
         let alice = try await account("alice")
         let bob = try await account("bob")
 
-        var result = try await ParleyProcess.run(["chat"], environment: alice, stdin: "/search bo\n/add bob Hi Bob, it's Alice\n")
+        var result = try await ParleyProcess.run(["chat"], environment: alice, stdin: "/friends\n/search bo\n/add bob Hi Bob, it's Alice\n")
         #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("No friends yet"), "\(result.output)")
         #expect(result.output.contains("Connected to chat-1 as alice."), "\(result.output)")
         #expect(result.output.contains("bob · none"))
         #expect(result.output.contains("Friend request sent to bob."))
@@ -190,22 +191,31 @@ import Glibc
         #expect(result.output.contains("You and alice are friends now."), "\(result.output)")
         result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/msg alice Hello \u{1B}[31mAlice\n/msg carol hi\n")
         #expect(result.output.contains("carol is not one of your friends"), "\(result.output)")
+        // A friend by the alias given them; one's own texts are not unread.
+        result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/msg ally Second\n/friends\n")
+        #expect(result.output.contains("alice (Ally) · offline\n"), "\(result.output)")
 
-        // Alice was offline: her friends list says one unread; the history has Bob's text, made safe for a terminal.
+        // Alice was offline: her friends list says two unread; the history has Bob's texts, made safe for a terminal.
         result = try await ParleyProcess.run(["chat"], environment: alice, stdin: "/friends\n/history bob\n")
-        #expect(result.output.contains("bob · offline · 1 unread"), "\(result.output)")
+        #expect(result.output.contains("bob · offline · 2 unread"), "\(result.output)")
         #expect(result.output.contains("#1 bob: Hello"), "\(result.output)")
+        #expect(result.output.contains("#2 bob: Second"), "\(result.output)")
         #expect(!result.output.contains("\u{1B}"))
 
         server.signal(SIGTERM)
         #expect(try await server.wait() == 0)
     }
 
-    /// Chat timings that would close every connection are refused before anything starts.
+    /// Chat timings that would close every connection are refused before anything starts, as a
+    /// setting (exit 1, no usage of `parley` itself); a flag that does not parse gets the usage.
     @Test func chatTimingsRefused() async throws {
         let result = try await ParleyProcess.run(["serve", "chat", "--chat-heartbeat", "30", "--chat-idle-timeout", "30"])
-        #expect(result.status != 0)
-        #expect(result.output.contains("--chat-idle-timeout more than it"), "\(result.output)")
+        #expect(result.status == 1)
+        #expect(result.output.contains("Error: --chat-heartbeat must be positive and --chat-idle-timeout more than it."), "\(result.output)")
+        #expect(!result.output.contains("Usage:"), "\(result.output)")
+        let unparsed = try await ParleyProcess.run(["serve", "chat", "--chat-heartbeat", "often"])
+        #expect(unparsed.status == 64)
+        #expect(unparsed.output.contains("Usage: parley serve"), "\(unparsed.output)")
     }
 
     /// `parley loadgen chat` against a real chat server: every text it sends is acknowledged,
