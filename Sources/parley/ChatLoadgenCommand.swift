@@ -191,7 +191,6 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         return ids
     }
 
-    /// The CPU time a process has used, user and system, in seconds (Linux /proc).
     /// The chat server's resident memory in bytes, from /proc.
     private func serverRSS() -> Int? {
         guard let pid = self.serverPid, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return nil }
