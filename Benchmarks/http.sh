@@ -113,10 +113,10 @@ for (engine, endpoint), r in rates.items():
 print()
 for engine in engines:
     health, listing, post = (rates[(engine, p)] for p in endpoints)
-    each = "; ".join(f"{100*l/h:.0f}% / {100*p/h:.0f}%" for h, l, p in zip(health, listing, post))
+    each = "; ".join(f"{100*l/h:.1f}% / {100*p/h:.1f}%" for h, l, p in zip(health, listing, post))
     h = statistics.median(health)
-    print(f"- {engine}: posts list at {100*statistics.median(listing)/h:.0f}% of /healthz throughput (goal ≥ 40%), "
-          f"post at {100*statistics.median(post)/h:.0f}% (goal ≥ 20%), medians over the rounds (round by round, list / post: {each}); "
+    print(f"- {engine}: posts list at {100*statistics.median(listing)/h:.1f}% of /healthz throughput (goal ≥ 40%), "
+          f"post at {100*statistics.median(post)/h:.1f}% (goal ≥ 20%), medians over the rounds (round by round, list / post: {each}); "
           f"peak RSS {rss[engine]} MiB.")
 PY
 )
