@@ -78,7 +78,7 @@ per_conn_full=$(field "$full" '\(([0-9]+) bytes\) per connection')
 # Negative when the second run's connections fit in memory the first run's freed.
 per_conn_half=$(field "$halfrun" '\((-?[0-9]+) bytes\) per connection')
 row() { # label, output
-  echo "| $1 | $(field "$2" 'delivered ([0-9]+) texts/s') | $(field "$2" 'sent ([0-9]+),') | $(field "$2" 'delivered ([0-9]+), errors') | $(field "$2" 'errors ([0-9]+)') | $(field "$2" 'p50 ([0-9.]+) ms') | $(field "$2" 'p99 ([0-9.]+) ms') | $(field "$2" 'p999 ([0-9.]+) ms') | $(field "$2" 'chat server ([0-9?]+)') | $(field "$2" 'load generator ([0-9?]+)') | $(field "$2" 'chat server ([0-9.?]+) reads') / $(field "$2" '([0-9.?]+) writes') / $(field "$2" 'writes, ([0-9.?]+) context') | $(field "$2" 'closed by the server ([0-9]+)') |"
+  echo "| $1 | $(field "$2" 'delivered ([0-9]+) texts/s') | $(field "$2" 'sent ([0-9]+),') | $(field "$2" 'delivered ([0-9]+), errors') | $(field "$2" 'errors ([0-9]+)') | $(field "$2" 'p50 ([0-9.]+) ms') | $(field "$2" 'p99 ([0-9.]+) ms') | $(field "$2" 'p999 ([0-9.]+) ms') | $(field "$2" 'chat server ([0-9?]+)') | $(field "$2" 'load generator ([0-9?]+)') | $(field "$2" 'chat server ([0-9.?]+) reads') / $(field "$2" 'chat server [0-9.?]+ reads, ([0-9.?]+) writes') / $(field "$2" 'chat server [0-9.?]+ reads, [0-9.?]+ writes, ([0-9.?]+) context') | $(field "$2" 'connections lost ([0-9]+)') |"
 }
 
 section=$(cat <<MD
@@ -95,7 +95,7 @@ sending and for the 2 s after, divided by the texts delivered; the same for the 
 Machine: $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)),
 $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr), $(date -u +%Y-%m-%d).
 
-| target texts/s | delivered texts/s | sent | delivered | errors | p50 ms | p99 ms | p999 ms | server CPU µs/text | generator CPU µs/text | server reads / writes / context switches per text | connections closed by the server |
+| target texts/s | delivered texts/s | sent | delivered | errors | p50 ms | p99 ms | p999 ms | server CPU µs/text | generator CPU µs/text | server reads / writes / context switches per text | connections lost |
 |---|---|---|---|---|---|---|---|---|---|---|---|
 $(row "$rate" "$full")
 $(row "$half" "$halfrun")

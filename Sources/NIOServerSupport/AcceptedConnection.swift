@@ -27,7 +27,8 @@ public final class AcceptedConnection<Inbound: Sendable, Outbound: Sendable>: Se
 
     deinit {
         if let connection = self.connection.withLock({ $0.take() }) {
-            // Finishes its writer and closes it, as serving it would have.
+            // Finishes its writer and closes it, as serving it would have. (After the event loops
+            // have shut down, closing fails, and the writer is finished all the same.)
             Task {
                 try? await connection.executeThenClose { _, _ in }
             }

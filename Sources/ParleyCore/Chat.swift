@@ -117,6 +117,22 @@ public struct Friendship: Codable, Sendable, Hashable {
         self.readSeq = readSeq
         self.unread = unread
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case friend, alias, conversationID, lastSeq, readSeq, unread
+    }
+
+    /// Decodes the value; a backend from before `unread` sends none, and then every text after
+    /// the read mark counts (as clients counted before).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.friend = try container.decode(ChatUser.self, forKey: .friend)
+        self.alias = try container.decodeIfPresent(String.self, forKey: .alias)
+        self.conversationID = try container.decode(Int64.self, forKey: .conversationID)
+        self.lastSeq = try container.decode(Int64.self, forKey: .lastSeq)
+        self.readSeq = try container.decode(Int64.self, forKey: .readSeq)
+        self.unread = try container.decodeIfPresent(Int64.self, forKey: .unread) ?? max(0, self.lastSeq - self.readSeq)
+    }
 }
 
 /// What accepting a friend request made: the request, and the friendship as each side sees it.

@@ -132,7 +132,7 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         let summary = stats.summary()
         print(
             "sent \(summary.sent), acknowledged \(summary.acknowledged), delivered \(summary.delivered), errors \(summary.errors), "
-                + "connections closed by the server \(summary.closed) "
+                + "connections lost \(summary.lost) "
                 + "in \(String(format: "%.1f", elapsed)) s (target \(self.rate)/s)"
         )
         print(
@@ -145,8 +145,9 @@ struct ChatLoadgenCommand: AsyncParsableCommand {
         }
         func calls(_ before: ProcessCounters?, _ after: ProcessCounters?) -> String {
             guard let before, let after, summary.delivered > 0 else { return "?" }
-            func per(_ counter: KeyPath<ProcessCounters, Int>) -> String {
-                String(format: "%.1f", Double(after[keyPath: counter] - before[keyPath: counter]) / Double(summary.delivered))
+            func per(_ counter: KeyPath<ProcessCounters, Int?>) -> String {
+                guard let first = before[keyPath: counter], let last = after[keyPath: counter] else { return "?" }
+                return String(format: "%.1f", Double(last - first) / Double(summary.delivered))
             }
             return "\(per(\.readCalls)) reads, \(per(\.writeCalls)) writes, \(per(\.contextSwitches)) context switches"
         }
@@ -225,8 +226,8 @@ final class LoadStats: Sendable {
         var acknowledged = 0
         var delivered = 0
         var errors = 0
-        /// Connections that ended, by either side.
-        var closed = 0
+        /// Connections that ended before the run did (closed by the server, or failed).
+        var lost = 0
         var p50: UInt64 = 0
         var p99: UInt64 = 0
         var p999: UInt64 = 0
@@ -243,7 +244,7 @@ final class LoadStats: Sendable {
     func sent() { self.state.withLock { $0.summary.sent += 1 } }
     func acknowledged() { self.state.withLock { $0.summary.acknowledged += 1 } }
     func failed() { self.state.withLock { $0.summary.errors += 1 } }
-    func closed() { self.state.withLock { $0.summary.closed += 1 } }
+    func lost() { self.state.withLock { $0.summary.lost += 1 } }
 
     func delivered(latencyNanoseconds: Int64) {
         self.state.withLock {
@@ -268,32 +269,36 @@ final class LoadStats: Sendable {
 struct ProcessCounters {
     /// User and system CPU time.
     var cpuSeconds: Double
-    /// Read and write system calls (reads, receives, writes, sends; /proc/PID/io `syscr`, `syscw`).
-    var readCalls: Int
-    var writeCalls: Int
-    /// Voluntary and involuntary context switches of all its threads.
-    var contextSwitches: Int
+    /// Read and write system calls (reads, receives, writes, sends; /proc/PID/io `syscr`, `syscw`);
+    /// `nil` where that file cannot be read (another user's process, or no I/O accounting).
+    var readCalls: Int?
+    var writeCalls: Int?
+    /// Voluntary and involuntary context switches of all its threads; `nil` when unreadable.
+    var contextSwitches: Int?
 
     init?(pid: Int) {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let afterName = stat.range(of: ") ", options: .backwards),
-            let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)
+            let afterName = stat.range(of: ") ", options: .backwards)
         else { return nil }
         // The fields after the name, from the state (field 3); utime and stime are fields 14 and 15.
         let fields = stat[afterName.upperBound...].split(separator: " ")
         guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
         self.cpuSeconds = (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-        func value(_ name: String, in text: String) -> Int {
-            text.split(separator: "\n").lazy.compactMap { line in
+        func value(_ name: String, in text: String?) -> Int? {
+            text?.split(separator: "\n").lazy.compactMap { line in
                 line.hasPrefix(name + ":") ? Int(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces)) : nil
-            }.first ?? 0
+            }.first
         }
+        let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8)
         self.readCalls = value("syscr", in: io)
         self.writeCalls = value("syscw", in: io)
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        self.contextSwitches = threads.reduce(0) { total, thread in
-            guard let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8) else { return total }
-            return total + value("voluntary_ctxt_switches", in: status) + value("nonvoluntary_ctxt_switches", in: status)
+        let switches = threads.compactMap { thread -> Int? in
+            let status = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/status", encoding: .utf8)
+            guard let voluntary = value("voluntary_ctxt_switches", in: status), let involuntary = value("nonvoluntary_ctxt_switches", in: status)
+            else { return nil }
+            return voluntary + involuntary
         }
+        self.contextSwitches = switches.isEmpty ? nil : switches.reduce(0, +)
     }
 }

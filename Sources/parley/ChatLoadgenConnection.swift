@@ -126,17 +126,19 @@ final class ChatLoadgenConnection: Sendable {
             case .authenticated:
                 // Heartbeats as the server asks, like any client: it closes a silent connection,
                 // and a receiver sends nothing else.
+                // (10 s if the answer does not say; between 1 s and an hour whatever it says, as `parley chat`.)
+                var seconds = 10
                 if case .authenticated(let answer)? = try? ChatMessage.decode(frame: frame, direction: .serverToClient) {
-                    let channel = context.channel
-                    let interval = TimeAmount.seconds(Int64(answer.heartbeatSeconds))
-                    channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
-                        let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator)
-                        guard channel.isActive, let heartbeat else {
-                            task.cancel()
-                            return
-                        }
-                        channel.writeAndFlush(heartbeat, promise: nil)
+                    seconds = min(max(answer.heartbeatSeconds, 1), 3600)
+                }
+                let channel = context.channel
+                channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(Int64(seconds)), delay: .seconds(Int64(seconds))) { task in
+                    let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator)
+                    guard channel.isActive, let heartbeat else {
+                        task.cancel()
+                        return
                     }
+                    channel.writeAndFlush(heartbeat, promise: nil)
                 }
                 self.authenticated.succeed()
             case .textAck:
@@ -157,7 +159,7 @@ final class ChatLoadgenConnection: Sendable {
 
         func channelInactive(context: ChannelHandlerContext) {
             self.authenticated.fail(LoadgenError("the chat server closed the connection"))
-            self.stats.closed()
+            self.stats.lost()
             context.fireChannelInactive()
         }
 

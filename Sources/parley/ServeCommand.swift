@@ -89,10 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Chat server: the host clients connect to, as the balancer hands it out (default <host>).")
     var chatAdvertise: String?
 
-    @Option(help: "Chat server: how often clients send a heartbeat, in seconds, as told to them at login (default 10).")
+    @Option(help: "Chat server: how often clients send a heartbeat, in seconds, 1 to 3600, as told to them at login (default 10).")
     var chatHeartbeat: Int?
 
-    @Option(help: "Chat server: a connection silent for this many seconds is closed; more than --chat-heartbeat (default 30).")
+    @Option(help: "Chat server: a connection silent for this many seconds is closed; more than --chat-heartbeat, at most 86400 (default 30).")
     var chatIdleTimeout: Int?
 
     @Option(help: "Cluster: the ZooKeeper ensemble, HOST:PORT,HOST:PORT; backends elect a leader there, gateways follow it (env PARLEY_ZOOKEEPER).")
@@ -400,8 +400,12 @@ struct Settings {
         self.chatAdvertise = command.chatAdvertise ?? env["PARLEY_CHAT_ADVERTISE"]
         self.chatHeartbeatSeconds = try int(command.chatHeartbeat, "PARLEY_CHAT_HEARTBEAT", 10)
         self.chatIdleTimeoutSeconds = try int(command.chatIdleTimeout, "PARLEY_CHAT_IDLE_TIMEOUT", 30)
-        guard self.chatHeartbeatSeconds > 0, self.chatIdleTimeoutSeconds > self.chatHeartbeatSeconds else {
-            throw ValidationError("--chat-heartbeat must be positive and --chat-idle-timeout more than it.")
+        guard (1...3600).contains(self.chatHeartbeatSeconds),
+            (self.chatHeartbeatSeconds + 1...86400).contains(self.chatIdleTimeoutSeconds)
+        else {
+            throw ValidationError(
+                "--chat-heartbeat (PARLEY_CHAT_HEARTBEAT) must be 1 to 3600 seconds and --chat-idle-timeout (PARLEY_CHAT_IDLE_TIMEOUT) more than it, at most 86400."
+            )
         }
         for (name, port) in [
             ("--http-port", self.httpPort), ("--rpc-port", self.rpcPort), ("--verifier-port", self.verifierPort),

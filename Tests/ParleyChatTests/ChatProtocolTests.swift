@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils
@@ -141,6 +142,17 @@ private func decoderChannel() -> EmbeddedChannel {
 // MARK: - Encoding, byte by byte
 
 @Suite struct ChatEncodingTests {
+    /// A friend's `unread` round-trips; from a server that predates it, every text after the
+    /// read mark counts.
+    @Test func friendUnreadRoundTripsAndDefaults() throws {
+        let encoded = try JSONEncoder().encode(friend)
+        #expect(try JSONDecoder().decode(ChatFriend.self, from: encoded) == friend)
+        let older = #"{"userId":2,"username":"b","online":false,"conversationId":7,"lastSeq":12,"readSeq":10}"#
+        let decoded = try JSONDecoder().decode(ChatFriend.self, from: Data(older.utf8))
+        #expect(decoded.unread == 2)
+        #expect(decoded.alias == nil && decoded.nickname == nil)
+    }
+
     @Test func heartbeatIsAnEmptyObject() throws {
         let frame = try ChatMessage.heartbeat(ChatHeartbeat()).encode()
         #expect(bytes(try wire(frame)) == [0x00, 0x03, 0x00, 0x00, 0x00, 0x02, 0x7B, 0x7D])

@@ -114,6 +114,25 @@ public struct ChatFriend: Codable, Sendable, Hashable {
         self.readSeq = readSeq
         self.unread = unread
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case userId, username, nickname, alias, online, conversationId, lastSeq, readSeq, unread
+    }
+
+    /// Decodes the value; a server from before `unread` sends none, and then every text after the
+    /// read mark counts (as clients counted before).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.userId = try container.decode(Int64.self, forKey: .userId)
+        self.username = try container.decode(String.self, forKey: .username)
+        self.nickname = try container.decodeIfPresent(String.self, forKey: .nickname)
+        self.alias = try container.decodeIfPresent(String.self, forKey: .alias)
+        self.online = try container.decode(Bool.self, forKey: .online)
+        self.conversationId = try container.decode(Int64.self, forKey: .conversationId)
+        self.lastSeq = try container.decode(Int64.self, forKey: .lastSeq)
+        self.readSeq = try container.decode(Int64.self, forKey: .readSeq)
+        self.unread = try container.decodeIfPresent(Int64.self, forKey: .unread) ?? max(0, self.lastSeq - self.readSeq)
+    }
 }
 
 /// `list_friends` (26), client → server.
