@@ -82,8 +82,6 @@ final class ChatTerminal: Sendable {
     private struct State {
         /// By lowercased username.
         var friends: [String: ChatFriend] = [:]
-        /// Lowercased alias → lowercased username.
-        var aliases: [String: String] = [:]
         var names: [Int64: String] = [:]
         var nextRequest = 0
         var me: ParleyChat.ChatUser?
@@ -122,7 +120,6 @@ final class ChatTerminal: Sendable {
     private func remember(_ friend: ChatFriend) {
         self.state.withLock {
             $0.friends[friend.username.lowercased()] = friend
-            if let alias = friend.alias { $0.aliases[alias.lowercased()] = friend.username.lowercased() }
             $0.names[friend.userId] = friend.username
         }
     }
@@ -258,7 +255,10 @@ final class ChatTerminal: Sendable {
     /// A friend by username, or by the alias given them.
     private func friend(_ name: String) throws -> ChatFriend {
         let key = name.lowercased()
-        guard let friend = self.state.withLock({ state in state.friends[key] ?? state.aliases[key].flatMap { state.friends[$0] } }) else {
+        let found = self.state.withLock { state in
+            state.friends[key] ?? state.friends.values.first { $0.alias?.lowercased() == key }
+        }
+        guard let friend = found else {
             throw ParleyError(.notFound, "\(Self.clean(name)) is not one of your friends (/friends lists them).")
         }
         return friend

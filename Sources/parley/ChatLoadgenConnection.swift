@@ -124,21 +124,23 @@ final class ChatLoadgenConnection: Sendable {
             let frame = Self.unwrapInboundIn(data)
             switch frame.messageType {
             case .authenticated:
-                // Heartbeats as the server asks, like any client: it closes a silent connection,
-                // and a receiver sends nothing else.
-                // (10 s if the answer does not say; between 1 s and an hour whatever it says, as `parley chat`.)
+                // Heartbeats as the server asks, like any client (the server closes a silent
+                // connection, and a receiver sends nothing else): between 1 s and an hour, 10 s if
+                // the answer cannot be read.
                 var seconds = 10
                 if case .authenticated(let answer)? = try? ChatMessage.decode(frame: frame, direction: .serverToClient) {
                     seconds = min(max(answer.heartbeatSeconds, 1), 3600)
                 }
                 let channel = context.channel
-                channel.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(Int64(seconds)), delay: .seconds(Int64(seconds))) { task in
-                    let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator)
-                    guard channel.isActive, let heartbeat else {
+                let interval = TimeAmount.seconds(Int64(seconds))
+                channel.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { task in
+                    guard channel.isActive else {
                         task.cancel()
                         return
                     }
-                    channel.writeAndFlush(heartbeat, promise: nil)
+                    if let heartbeat = try? ChatMessage.heartbeat(ChatHeartbeat()).encodeTCPBytes(allocator: channel.allocator) {
+                        channel.writeAndFlush(heartbeat, promise: nil)
+                    }
                 }
                 self.authenticated.succeed()
             case .textAck:
