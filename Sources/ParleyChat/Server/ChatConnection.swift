@@ -40,7 +40,8 @@ final class ChatConnection: Sendable {
         var tokens: Double
     }
 
-    /// Unique within the process; tells a user's connections apart.
+    /// Unique within the process, and larger for a connection opened later; tells a user's
+    /// connections apart.
     let id: UInt64
     /// When the connection was accepted.
     let openedAt: ContinuousClock.Instant

@@ -40,11 +40,18 @@ final class ChatHub: Sendable {
 
     /// Makes `connection` the session of `userID`, whose friends are `friends`, and tells the
     /// online friends it came online (unless the user was online already: a takeover changes no
-    /// presence). Returns the session it replaces, to be kicked.
+    /// presence). Returns the connection to kick: the session it replaces, or `connection` itself
+    /// when a connection opened after it is the session already (the newest login wins, whichever
+    /// authentication ends first). A connection that closed while authenticating is not attached.
     func attach(_ connection: ChatConnection, userID: Int64, friends: Set<Int64>) -> ChatConnection? {
         self.state.withLock { state in
-            let friends = friends.union(state.lateFriends.removeValue(forKey: userID) ?? [])
+            guard !connection.isClosed else { return nil }
             let previous = state.online[userID]
+            if let previous, previous.connection.id > connection.id {
+                return connection
+            }
+            // A friendship made since `friends` was read is in the previous session's set.
+            let friends = friends.union(state.lateFriends.removeValue(forKey: userID) ?? []).union(previous?.friends ?? [])
             state.online[userID] = Online(connection: connection, friends: friends)
             if let previous {
                 return previous.connection
