@@ -140,7 +140,13 @@ final class ChatTerminal: Sendable {
             ClientConsole.print("Connected to \(Self.clean(body.serverName)) as \(Self.clean(body.user.username)). Type /help for commands.")
         case .friends(let body):
             body.friends.forEach(self.remember)
-            if body.requestId == "friends" { self.loaded.continuation.finish() }
+            if body.hasMore, let last = body.friends.last {
+                // The list goes on past one frame: ask for the next page.
+                let next = ChatListFriends(requestId: body.requestId, after: last.username)
+                Task { [connection] in try? await connection.send(.listFriends(next)) }
+            } else if body.requestId == "friends" {
+                self.loaded.continuation.finish()
+            }
             guard body.requestId != "friends" || !body.friends.isEmpty else { return }
             if body.friends.isEmpty { ClientConsole.print("No friends yet: /add NAME asks someone.") }
             for friend in body.friends {
@@ -155,6 +161,7 @@ final class ChatTerminal: Sendable {
             for request in body.outgoing where body.requestId != "requests" {
                 ClientConsole.print("Waiting for \(Self.clean(request.to.username)) to answer #\(request.friendRequestId).")
             }
+            if body.hasMore { ClientConsole.print("More requests wait: answer these, then /requests lists the next.") }
         case .friendRequestReceived(let body):
             let request = body.request
             ClientConsole.print("Request #\(request.friendRequestId) from \(Self.clean(request.from.username)): \(Self.clean(request.message)) — /accept \(request.friendRequestId) or /decline \(request.friendRequestId)")

@@ -41,14 +41,14 @@ private let samples: [ChatMessage] = [
     .friendRequestSent(ChatFriendRequestSent(requestId: "f", request: request)),
     .friendRequestReceived(ChatFriendRequestReceived(request: request)),
     .listFriendRequests(ChatListFriendRequests()),
-    .friendRequests(ChatFriendRequests(requestId: "l", incoming: [request], outgoing: [])),
+    .friendRequests(ChatFriendRequests(requestId: "l", incoming: [request], outgoing: [], hasMore: true)),
     .acceptFriendRequest(ChatAcceptFriendRequest(requestId: "a", friendRequestId: 41, alias: "Ally")),
     .declineFriendRequest(ChatDeclineFriendRequest(requestId: "d", friendRequestId: 41)),
     .friendRequestResolved(
         ChatFriendRequestResolved(requestId: "a", friendRequestId: 41, outcome: .accepted, friend: friend)
     ),
-    .listFriends(ChatListFriends(requestId: "lf")),
-    .friends(ChatFriends(requestId: "lf", friends: [friend])),
+    .listFriends(ChatListFriends(requestId: "lf", after: "Bøb")),
+    .friends(ChatFriends(requestId: "lf", friends: [friend], hasMore: true)),
     .presence(ChatPresence(userId: 2, online: false)),
     .sendText(ChatSendText(clientMessageId: "c-12", toUserId: 2, text: "line 1\nline 2 </script> ☃")),
     .textAck(ChatTextAck(clientMessageId: "c-12", conversationId: 7, seq: 12, sentAt: 1_790_000_000_456, duplicate: true)),
@@ -151,6 +151,14 @@ private func decoderChannel() -> EmbeddedChannel {
         let decoded = try JSONDecoder().decode(ChatFriend.self, from: Data(older.utf8))
         #expect(decoded.unread == 2)
         #expect(decoded.alias == nil && decoded.nickname == nil)
+    }
+
+    /// Lists from a server that predates pages say nothing of more: there is none to ask for.
+    @Test func listsWithoutHasMoreDecodeAsComplete() throws {
+        let friends = try JSONDecoder().decode(ChatFriends.self, from: Data(#"{"friends":[]}"#.utf8))
+        #expect(friends == ChatFriends(friends: [], hasMore: false))
+        let requests = try JSONDecoder().decode(ChatFriendRequests.self, from: Data(#"{"incoming":[],"outgoing":[]}"#.utf8))
+        #expect(requests == ChatFriendRequests(incoming: [], outgoing: [], hasMore: false))
     }
 
     @Test func heartbeatIsAnEmptyObject() throws {
@@ -503,6 +511,9 @@ private func decoderChannel() -> EmbeddedChannel {
         #expect(kind(23, #"{"friendRequestId":4,"alias":"a\u0007b"}"#)
             == .invalidField("alias", reason: "must not contain control characters"))
         #expect(kind(1, #"{"token":""}"#) == .invalidField("token", reason: "must have 1 to 4096 bytes"))
+        #expect(kind(26, #"{"after":" "}"#) == .invalidField("after", reason: "must not be only white space"))
+        #expect(kind(26, #"{"after":"\#(String(repeating: "a", count: 33))"}"#)
+            == .fieldTooLarge("after", reason: "has at most 32 characters and 128 bytes"))
         // A bad requestId is refused and not echoed back.
         let badID = try #require(decodingError(frame(26, #"{"requestId":"\#(String(repeating: "r", count: 65))"}"#)))
         #expect(badID.kind == .invalidField("requestId", reason: "must have 1 to 64 visible ASCII characters"))

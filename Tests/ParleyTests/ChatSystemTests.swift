@@ -462,6 +462,51 @@ struct ChatSystemTests {
         }
     }
 
+    @Test("friends past one frame come in pages: every friend once, in order, each page told whether more follow")
+    func friendsInPages() async throws {
+        try await ChatSystem.with { system in
+            try await system.startChatServer(Self.server)
+            let aliceID = try await system.register("alice")
+            // Long aliases: about 180 friends fill a frame. Names mix scripts and case, so the
+            // order is the bytes of the lowercased names.
+            let alias = String(repeating: "\u{1F600}", count: 50)
+            var names: [String] = []
+            for index in 0..<400 {
+                let name = ["Fan", "fän", "ФАН", "fan_"][index % 4] + "\(index)"
+                let friendID = try await system.register(name)
+                let request = try await system.storage.chat.createFriendRequest(
+                    fromUserID: aliceID, toUserID: friendID, message: "hi", alias: alias, now: Date()
+                )
+                _ = try await system.storage.chat.acceptFriendRequest(id: request.id, userID: friendID, alias: nil, now: Date())
+                names.append(name)
+            }
+            let alice = try await system.login(aliceID, "alice")
+            var listed: [String] = []
+            var after: String? = nil
+            var pages = 0
+            while true {
+                try await alice.send(.listFriends(ChatListFriends(requestId: "page", after: after)))
+                guard case .friends(let page) = try await alice.next() else { throw ChatTestError("no friends") }
+                pages += 1
+                #expect(page.requestId == "page" && !page.friends.isEmpty)
+                listed += page.friends.map(\.username)
+                guard page.hasMore else { break }
+                after = page.friends.last?.username
+                #expect(pages < 10)
+            }
+            #expect(pages >= 3)
+            let keys = names.map(Username.key)
+            #expect(listed.map(Username.key) == keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+            // A cursor written in another case, or past the end, works as well.
+            try await alice.send(.listFriends(ChatListFriends(after: listed[10].uppercased())))
+            guard case .friends(let rest) = try await alice.next() else { throw ChatTestError("no friends") }
+            #expect(rest.friends.first?.username == listed[11])
+            try await alice.send(.listFriends(ChatListFriends(after: "\u{10FFFF}")))
+            guard case .friends(let none) = try await alice.next() else { throw ChatTestError("no friends") }
+            #expect(none.friends.isEmpty && !none.hasMore)
+        }
+    }
+
     @Test("a list longer than one frame is cut to fit, oldest requests first, never left unanswered")
     func longListsFit() async throws {
         try await ChatSystem.with { system in
@@ -480,6 +525,7 @@ struct ChatSystemTests {
             #expect(lists.requestId == "all")
             #expect(lists.incoming.count > 50 && lists.incoming.count < 150)
             #expect(lists.incoming.first?.from.username == "fan0")
+            #expect(lists.hasMore)
         }
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import NIOPosix
 import ParleyContacts
+import ParleyCore
 import ParleyStorage
 import ParleyTestSupport
 import Testing
@@ -201,6 +202,22 @@ import Glibc
         #expect(result.output.contains("#1 bob: Hello"), "\(result.output)")
         #expect(result.output.contains("#2 bob: Second"), "\(result.output)")
         #expect(!result.output.contains("\u{1B}"))
+
+        // More friends than one `friends` frame holds (long aliases: about 200 a frame): commands
+        // wait for every page, so the last friend by name is known.
+        let storage = try await SQLiteStorage.open(dataDirectory: folder.path + "/data")
+        let bobID = try #require(try await storage.users.credentials(usernameKey: "bob")).user.id
+        for index in 0..<250 {
+            let fan = try await storage.users.create(username: try Username("fan\(index)"), passwordHash: "unused", now: Date())
+            let request = try await storage.chat.createFriendRequest(
+                fromUserID: bobID, toUserID: fan.id, message: "hi", alias: String(repeating: "\u{1F600}", count: 50), now: Date()
+            )
+            _ = try await storage.chat.acceptFriendRequest(id: request.id, userID: fan.id, alias: nil, now: Date())
+        }
+        try await storage.close()
+        result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/msg fan99 hi\n")
+        #expect(!result.output.contains("not one of your friends"), "\(result.output)")
+        #expect(result.output.contains("fan99 ("), "\(result.output)")
 
         server.signal(SIGTERM)
         #expect(try await server.wait() == 0)

@@ -16,7 +16,9 @@ browser of their own, then on /chat:
     a text alice writes meanwhile is pending, then sent by itself once the pages are back
     online (new ticket, sync, resend) and appears once on both sides;
  5. alice opens the chat in a second window: the first is kicked, does not reconnect by
-    itself, and takes over again on request.
+    itself, and takes over again on request;
+ 6. bob gets 300 more friends (written straight into the database, with long aliases): after a
+    reload his page lists all 301, which takes several `friends` pages.
 
 Needs Debian's chromium, chromium-driver and python3-selenium (scripts/test.sh installs them).
 With CHAT_TEST_SCREENSHOTS=FOLDER it leaves a PNG of each user's page there at the end.
@@ -31,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -179,6 +182,24 @@ class Server:
         if status != 201:
             raise Failure(f"registering {username}: {status} {body}")
         return body["id"]
+
+
+def seed_friends(server, user_id, count):
+    """Gives the user `count` new friends, each under an alias of 50 characters and 188 bytes, straight in SQLite."""
+    now = int(time.time() * 1000)
+    database = sqlite3.connect(os.path.join(server.data, "parley.sqlite"), timeout=10)
+    try:
+        with database:
+            for index in range(count):
+                name = f"fan{index:03}"
+                cursor = database.execute(
+                    "INSERT INTO users (username, username_key, password_hash, created_at) VALUES (?, ?, 'unused', ?)",
+                    (name, name, now))
+                database.execute(
+                    "INSERT INTO conversations (user_low, user_high, alias_low, created_at) VALUES (?, ?, ?, ?)",
+                    (user_id, cursor.lastrowid, f"{index:03} " + "\N{GRINNING FACE}" * 46, now))
+    finally:
+        database.close()
 
 
 # ---- The browsers ----
@@ -411,6 +432,13 @@ def run(binary, folder):
         alice.driver.close()
         alice.driver.switch_to.window(first_window)
         log("a second window took over, and the first took it back on request")
+
+        # 6. More friends than one frame holds (about 200 with these aliases): the page reads every page.
+        seed_friends(server, bob_id, 300)
+        bob.driver.refresh()
+        bob.wait_status("online")
+        bob.wait("all 301 friends listed", lambda: len(bob.css("#friends button.friend")) == 301)
+        log("301 friends arrived in pages")
 
         shots = os.environ.get("CHAT_TEST_SCREENSHOTS")  # a folder: keep a picture of each page
         if shots:

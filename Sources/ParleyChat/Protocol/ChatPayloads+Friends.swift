@@ -140,29 +140,53 @@ public struct ChatListFriends: ChatPayload {
     static let messageType = ChatMessageType.listFriends
     /// Echoed in the answer.
     public var requestId: String?
+    /// The friends listed come after this username (the last of the page before), in the
+    /// list's order; from the first when absent.
+    public var after: String?
 
     /// Creates the body.
-    public init(requestId: String? = nil) {
+    public init(requestId: String? = nil, after: String? = nil) {
         self.requestId = requestId
+        self.after = after
     }
 
     func validate() throws(ChatMessageDecodingError) {
         try ChatFieldCheck.identifier(self.requestId, "requestId")
+        if let after = self.after {
+            try ChatFieldCheck.text(after, "after", characters: ChatLimits.queryLength, bytes: 128, blankAllowed: false)
+        }
     }
 }
 
-/// `friends` (27), server → client: every friend, by username.
+/// `friends` (27), server → client: friends by username (the byte order of their lowercased
+/// names), as many as one frame holds.
 public struct ChatFriends: ChatPayload {
     static let messageType = ChatMessageType.friends
     /// The list's `requestId`.
     public var requestId: String?
     /// The friends.
     public var friends: [ChatFriend]
+    /// More friends follow the last one: ask again with `after` its username.
+    public var hasMore: Bool
 
     /// Creates the body.
-    public init(requestId: String? = nil, friends: [ChatFriend]) {
+    public init(requestId: String? = nil, friends: [ChatFriend], hasMore: Bool = false) {
         self.requestId = requestId
         self.friends = friends
+        self.hasMore = hasMore
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case requestId, friends, hasMore
+    }
+
+    /// Decodes the body; `hasMore` is false when absent (a server before it listed every friend
+    /// it could in one frame).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.requestId = try container.decodeIfPresent(String.self, forKey: .requestId)
+        self.friends = try container.decode([ChatFriend].self, forKey: .friends)
+        self.hasMore = try container.decodeIfPresent(Bool.self, forKey: .hasMore) ?? false
     }
 }
 

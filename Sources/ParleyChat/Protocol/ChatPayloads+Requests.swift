@@ -110,12 +110,29 @@ public struct ChatFriendRequests: ChatPayload {
     public var incoming: [ChatFriendRequest]
     /// Sent by the caller.
     public var outgoing: [ChatFriendRequest]
+    /// Newer requests did not fit one frame: they come in a later list, once some of these are
+    /// answered.
+    public var hasMore: Bool
 
     /// Creates the body.
-    public init(requestId: String? = nil, incoming: [ChatFriendRequest], outgoing: [ChatFriendRequest]) {
+    public init(requestId: String? = nil, incoming: [ChatFriendRequest], outgoing: [ChatFriendRequest], hasMore: Bool = false) {
         self.requestId = requestId
         self.incoming = incoming
         self.outgoing = outgoing
+        self.hasMore = hasMore
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case requestId, incoming, outgoing, hasMore
+    }
+
+    /// Decodes the body; `hasMore` is false when absent (from a server before it).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.requestId = try container.decodeIfPresent(String.self, forKey: .requestId)
+        self.incoming = try container.decode([ChatFriendRequest].self, forKey: .incoming)
+        self.outgoing = try container.decode([ChatFriendRequest].self, forKey: .outgoing)
+        self.hasMore = try container.decodeIfPresent(Bool.self, forKey: .hasMore) ?? false
     }
 }
 

@@ -203,6 +203,7 @@ struct ChatSession: Sendable {
             self.connection.send(.friendRequests(answer)) { message in
                 guard case .friendRequests(var answer) = message, !(answer.incoming.isEmpty && answer.outgoing.isEmpty) else { return nil }
                 if answer.incoming.count >= answer.outgoing.count { answer.incoming.removeLast() } else { answer.outgoing.removeLast() }
+                answer.hasMore = true
                 return .friendRequests(answer)
             }
         case .acceptFriendRequest(let body):
@@ -237,14 +238,19 @@ struct ChatSession: Sendable {
                 .friendRequestResolved(ChatFriendRequestResolved(friendRequestId: body.friendRequestId, outcome: .declined))
             )
         case .listFriends(let body):
-            let friends = try await self.store.friends(userID: me)
+            var friends = try await self.store.friends(userID: me)
+            if let after = body.after.map(Username.key) {
+                // The store lists friends by the bytes of their keys (SQLite, and PostgreSQL's "C" collation).
+                friends.removeAll { !after.utf8.lexicographicallyPrecedes(Username.key($0.friend.username).utf8) }
+            }
             let answer = ChatFriends(
                 requestId: body.requestId, friends: friends.map { Self.friend($0, online: self.hub.isOnline($0.friend.id)) }
             )
-            // One frame holds at most 64 KiB (some 300 friends): the list is cut, by username.
+            // One frame holds at most 64 KiB (some 300 friends): the rest on the next page.
             self.connection.send(.friends(answer)) { message in
                 guard case .friends(var answer) = message, !answer.friends.isEmpty else { return nil }
                 answer.friends.removeLast(max(1, answer.friends.count / 10))
+                answer.hasMore = true
                 return .friends(answer)
             }
         case .sendText(let body):

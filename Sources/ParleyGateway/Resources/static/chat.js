@@ -260,13 +260,21 @@
       case "friend_requests":
         state.incoming = message.incoming || [];
         state.outgoing = message.outgoing || [];
+        if (message.hasMore) notice("More friend requests wait: answer these to see the next.");
         return renderRequests();
       case "friend_request_resolved": return resolved(message, info);
-      case "friends":
-        state.friends = new Map();
-        (message.friends || []).forEach(addFriend);
+      case "friends": {
+        // A list longer than one frame comes in pages: the first starts afresh.
+        if (!info || !info.after) state.friends = new Map();
+        var page = message.friends || [];
+        page.forEach(addFriend);
+        if (message.hasMore && page.length > 0) {
+          var after = page[page.length - 1].username;
+          request("list_friends", { after: after }, { kind: "list_friends", after: after });
+        }
         selectFromLocation();
         return render();
+      }
       case "presence": {
         var friend = state.friends.get(message.userId);
         if (friend) friend.online = !!message.online;
