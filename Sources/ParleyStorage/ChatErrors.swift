@@ -18,6 +18,14 @@ enum ChatErrors {
     static let noSuchRequest = ParleyError(.notFound, "There is no such friend request.")
     /// The caller tried to accept or decline a request they sent.
     static let ownRequest = ParleyError(.forbidden, "Only the person you asked can answer your request.")
+    /// After an accept or a decline of request `from` → `to` (now in `status`) changed nothing:
+    /// returns when `userID` is its target and it is `answer` already (a retry), else throws
+    /// ``ownRequest`` for its sender while it is pending, ``noSuchRequest`` otherwise.
+    static func checkAnswered(by userID: Int64, as answer: FriendRequestStatus, from: Int64, to: Int64, status: String) throws {
+        if to == userID, status == answer.rawValue { return }
+        if from == userID, status == FriendRequestStatus.pending.rawValue { throw Self.ownRequest }
+        throw Self.noSuchRequest
+    }
     /// A text to someone who is not a friend.
     static let notFriends = ParleyError(.notFriends, "You can only send texts to your friends.")
     /// The conversation does not exist, or the user is not in it.

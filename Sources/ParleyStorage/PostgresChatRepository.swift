@@ -145,7 +145,7 @@ struct PostgresChatRepository: ChatRepository {
 
         /// The state of a request, to tell `forbidden` from `not_found`.
         static func requestState(id: Int64) -> PostgresQuery {
-            "SELECT from_user_id, status FROM friend_requests WHERE id = \(id)"
+            "SELECT from_user_id, to_user_id, status FROM friend_requests WHERE id = \(id)"
         }
 
         /// The friendships of `viewerID` (all of them, or with `friendID` only), as the viewer sees them.
@@ -298,14 +298,14 @@ struct PostgresChatRepository: ChatRepository {
             let made = try await self.database.query(
                 SQL.befriend(id: id, userID: userID, alias: alias, createdAt: acceptedAt, epoch: epoch)
             )
-            if made.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+            if made.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
         } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.conversationPairConstraint) {
             // The friendship exists already: an earlier accept stopped half-way.
         }
         let marked = try await self.database.query(
             SQL.resolve(id: id, userID: userID, status: .accepted, resolvedAt: acceptedAt, epoch: epoch)
         )
-        if marked.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+        if marked.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
 
         let accepted = try await self.request(id: id)
         return AcceptedFriendRequest(
@@ -320,17 +320,19 @@ struct PostgresChatRepository: ChatRepository {
         let rows = try await self.database.query(
             SQL.resolve(id: id, userID: userID, status: .declined, resolvedAt: UnixMilliseconds.from(now), epoch: epoch)
         )
-        if rows.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+        if rows.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .declined, epoch: epoch) }
         return try await self.request(id: id)
     }
 
-    /// After accepting or declining changed nothing: throws why (the fence, `forbidden` for the
-    /// request's sender, `not_found` otherwise).
-    private func refuseResolving(id: Int64, userID: Int64, epoch: Int64?) async throws -> Never {
+    /// After accepting or declining changed nothing: returns when the caller had answered the
+    /// request so already (a retry whose first answer was lost), else throws why not (the fence,
+    /// `forbidden` for the request's sender, `not_found` otherwise).
+    private func checkAnswered(id: Int64, userID: Int64, as answer: FriendRequestStatus, epoch: Int64?) async throws {
         try await PostgresFence.verify(epoch, on: self.database)
         if let row = try await self.database.query(SQL.requestState(id: id)).first {
-            let (senderID, status) = try row.decode((Int64, String).self)
-            if senderID == userID, status == FriendRequestStatus.pending.rawValue { throw ChatErrors.ownRequest }
+            let (senderID, targetID, status) = try row.decode((Int64, Int64, String).self)
+            try ChatErrors.checkAnswered(by: userID, as: answer, from: senderID, to: targetID, status: status)
+            return
         }
         throw ChatErrors.noSuchRequest
     }

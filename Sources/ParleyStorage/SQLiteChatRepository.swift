@@ -119,7 +119,7 @@ struct SQLiteChatRepository: ChatRepository {
             """
         /// The state of a request, to tell `forbidden` from `not_found`.
         static let requestState = """
-            SELECT from_user_id, status FROM friend_requests WHERE id = ?1
+            SELECT from_user_id, to_user_id, status FROM friend_requests WHERE id = ?1
             """
         /// The friendships of `?1` (all of them, or with `?2` only), as `?1` sees them.
         static func friendships(where condition: String) -> String {
@@ -270,7 +270,7 @@ struct SQLiteChatRepository: ChatRepository {
                 SQL.befriend,
                 [request, user, alias.map { .text($0) } ?? .null, .integer(SQLiteInt64(acceptedAt)), SQLiteFence.bind(epoch)]
             )
-            if made.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+            if made.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
         } catch let error as SQLiteError where error.reason == .constraintUniqueFailed && error.message.contains("conversations.user_low") {
             // The friendship exists already: an earlier accept stopped half-way.
         }
@@ -278,7 +278,7 @@ struct SQLiteChatRepository: ChatRepository {
             SQL.resolve,
             [request, user, .text(FriendRequestStatus.accepted.rawValue), .integer(SQLiteInt64(acceptedAt)), SQLiteFence.bind(epoch)]
         )
-        if marked.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+        if marked.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
 
         let accepted = try await self.request(id: id)
         return AcceptedFriendRequest(
@@ -297,17 +297,20 @@ struct SQLiteChatRepository: ChatRepository {
                 .integer(SQLiteInt64(UnixMilliseconds.from(now))), SQLiteFence.bind(epoch),
             ]
         )
-        if rows.isEmpty { try await self.refuseResolving(id: id, userID: userID, epoch: epoch) }
+        if rows.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .declined, epoch: epoch) }
         return try await self.request(id: id)
     }
 
-    /// After accepting or declining changed nothing: throws why (the fence, `forbidden` for the
-    /// request's sender, `not_found` otherwise).
-    private func refuseResolving(id: Int64, userID: Int64, epoch: Int64?) async throws -> Never {
+    /// After accepting or declining changed nothing: returns when the caller had answered the
+    /// request so already (a retry whose first answer was lost), else throws why not (the fence,
+    /// `forbidden` for the request's sender, `not_found` otherwise).
+    private func checkAnswered(id: Int64, userID: Int64, as answer: FriendRequestStatus, epoch: Int64?) async throws {
         try await SQLiteFence.verify(epoch, on: self.connection)
-        let state = try await self.connection.query(SQL.requestState, [.integer(SQLiteInt64(id))]).first
-        if let state, try state.int64("from_user_id") == userID, try state.text("status") == FriendRequestStatus.pending.rawValue {
-            throw ChatErrors.ownRequest
+        if let state = try await self.connection.query(SQL.requestState, [.integer(SQLiteInt64(id))]).first {
+            try ChatErrors.checkAnswered(
+                by: userID, as: answer, from: try state.int64("from_user_id"), to: try state.int64("to_user_id"), status: try state.text("status")
+            )
+            return
         }
         throw ChatErrors.noSuchRequest
     }

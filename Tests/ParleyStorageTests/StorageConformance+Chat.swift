@@ -214,6 +214,12 @@ extension StorageConformance {
         let first = try await Self.ask(alice, bob, message: "1", in: storage)
         var declined = try await storage.chat.declineFriendRequest(id: first.id, userID: bob.id, now: Self.now)
         #expect(declined.status == .declined)
+        // Declining again (a retry) gets the same answer; the sender may not.
+        #expect(try await storage.chat.declineFriendRequest(id: first.id, userID: bob.id, now: Self.now) == declined)
+        let bySender = await #expect(throws: ParleyError.self) {
+            try await storage.chat.declineFriendRequest(id: first.id, userID: alice.id, now: Self.now)
+        }
+        #expect(bySender?.code == .notFound)
         declined.status = .pending
         #expect(declined == first)
         #expect(try await storage.chat.pendingFriendRequests(userID: bob.id) == FriendRequestLists(incoming: [], outgoing: []))
@@ -260,13 +266,17 @@ extension StorageConformance {
         }
         #expect(try await Self.pendingFrom(alice, to: bob, in: storage) == request)
 
-        // Once answered, it is not pending: answering again is not found, for either side.
-        _ = try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: nil, now: Self.now)
+        // Once answered, it is not pending: the target accepting again (a retry whose answer was
+        // lost) gets the same answer; declining it, or the sender answering, is not found.
+        let accepted = try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: nil, now: Self.now)
+        #expect(try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: "Ignored", now: Self.now) == accepted)
         for user in [bob.id, alice.id] {
-            let again = await #expect(throws: ParleyError.self) {
-                try await storage.chat.acceptFriendRequest(id: request.id, userID: user, alias: nil, now: Self.now)
+            if user != bob.id {
+                let again = await #expect(throws: ParleyError.self) {
+                    try await storage.chat.acceptFriendRequest(id: request.id, userID: user, alias: nil, now: Self.now)
+                }
+                #expect(again?.code == notFound)
             }
-            #expect(again?.code == notFound)
             let decline = await #expect(throws: ParleyError.self) {
                 try await storage.chat.declineFriendRequest(id: request.id, userID: user, now: Self.now)
             }
@@ -362,10 +372,7 @@ extension StorageConformance {
         #expect(accepted.senderView == friendship)
         #expect(accepted.accepterView.conversationID == friendship.conversationID)
         #expect(try await storage.chat.friends(userID: bob.id) == [accepted.accepterView])
-        let twice = await #expect(throws: ParleyError.self) {
-            try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: nil, now: Self.now)
-        }
-        #expect(twice?.code == .notFound)
+        #expect(try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: nil, now: Self.now) == accepted)
     }
 
     static func textsNumbered(_ storage: any Storage) async throws {

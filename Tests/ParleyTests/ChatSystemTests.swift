@@ -80,6 +80,12 @@ struct ChatSystemTests {
             #expect(bobAsFriend.alias == "Bobby")
             #expect(bobAsFriend.conversationId == aliceAsFriend.conversationId)
             let conversation = bobAsFriend.conversationId
+            // Accepting again (a retry whose answer was lost) answers the same, and tells Alice again.
+            try await bob.send(.acceptFriendRequest(ChatAcceptFriendRequest(requestId: "a2", friendRequestId: sent.request.friendRequestId)))
+            guard case .friendRequestResolved(let again) = try await bob.next() else { throw ChatTestError("no second answer") }
+            #expect(again.requestId == "a2" && again.outcome == .accepted && again.friend == aliceAsFriend)
+            guard case .friendRequestResolved(let toldAgain) = try await alice.next() else { throw ChatTestError("alice not told again") }
+            #expect(toldAgain.friend == bobAsFriend)
 
             // Texts both ways: stored, acknowledged, pushed, numbered 1, 2.
             try await alice.send(.sendText(ChatSendText(clientMessageId: "m1", toUserId: bobID, text: "Hello Bob")))
