@@ -113,17 +113,24 @@ struct PostgresChatRepository: ChatRepository {
             """
         }
 
-        /// Accepting, first step: the friendship, from a pending request to the user. The request's
-        /// alias is its sender's name for the target; `alias` is the accepter's for the sender.
-        static func befriend(id: Int64, userID: Int64, alias: String?, createdAt: Int64, epoch: Int64?) -> PostgresQuery {
+        /// Accepts a pending request to the user: marks it and makes the friendship, in one
+        /// statement, so that a decline racing it waits for the row and then finds it answered
+        /// (as two statements, a decline between them saw no friendship yet and both succeeded).
+        /// The request's alias is its sender's name for the target; `alias` is the accepter's for
+        /// the sender.
+        static func accept(id: Int64, userID: Int64, alias: String?, acceptedAt: Int64, epoch: Int64?) -> PostgresQuery {
             """
+            WITH accepted AS (
+                UPDATE friend_requests SET status = 'accepted', resolved_at = \(acceptedAt)
+                WHERE id = \(id) AND to_user_id = \(userID) AND status = 'pending' AND \(fence: epoch)
+                RETURNING user_low, user_high, from_user_id, alias
+            )
             INSERT INTO conversations (user_low, user_high, alias_low, alias_high, created_at)
-            SELECT r.user_low, r.user_high,
-                   CASE WHEN r.from_user_id = r.user_low THEN r.alias ELSE \(alias) END,
-                   CASE WHEN r.from_user_id = r.user_high THEN r.alias ELSE \(alias) END,
-                   \(createdAt)
-            FROM friend_requests r
-            WHERE r.id = \(id) AND r.to_user_id = \(userID) AND r.status = 'pending' AND \(fence: epoch)
+            SELECT a.user_low, a.user_high,
+                   CASE WHEN a.from_user_id = a.user_low THEN a.alias ELSE \(alias) END,
+                   CASE WHEN a.from_user_id = a.user_high THEN a.alias ELSE \(alias) END,
+                   \(acceptedAt)
+            FROM accepted a
             RETURNING id
             """
         }
@@ -291,21 +298,17 @@ struct PostgresChatRepository: ChatRepository {
     func acceptFriendRequest(id: Int64, userID: Int64, alias: String?, now: Date) async throws -> AcceptedFriendRequest {
         let acceptedAt = UnixMilliseconds.from(now)
         let epoch = try self.fence.epochForWrite()
-        // First the friendship, then the request's status. Should only the first have run, the
-        // request stays pending, which lists and new requests treat as accepted; accepting it
-        // again meets the conversation made then, and only marks the request.
         do {
-            let made = try await self.database.query(
-                SQL.befriend(id: id, userID: userID, alias: alias, createdAt: acceptedAt, epoch: epoch)
-            )
+            let made = try await self.database.query(SQL.accept(id: id, userID: userID, alias: alias, acceptedAt: acceptedAt, epoch: epoch))
             if made.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
         } catch where PostgresFailure.isUniqueViolation(error, constraint: SQL.conversationPairConstraint) {
-            // The friendship exists already: an earlier accept stopped half-way.
+            // The friendship exists already, from an accept of a version that wrote it apart from
+            // the request's status and stopped between the two: only mark the request.
+            let marked = try await self.database.query(
+                SQL.resolve(id: id, userID: userID, status: .accepted, resolvedAt: acceptedAt, epoch: epoch)
+            )
+            if marked.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
         }
-        let marked = try await self.database.query(
-            SQL.resolve(id: id, userID: userID, status: .accepted, resolvedAt: acceptedAt, epoch: epoch)
-        )
-        if marked.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
 
         let accepted = try await self.request(id: id)
         return AcceptedFriendRequest(

@@ -25,6 +25,7 @@ extension StorageConformance {
         ConformanceCheck(name: "chat: texts page with hasMore and lastSeq", run: Self.textsPaging),
         ConformanceCheck(name: "chat: the read mark is capped and never goes back", run: Self.readMark),
         ConformanceCheck(name: "chat: 20 concurrent texts in one conversation get 1…20", run: Self.concurrentTexts),
+        ConformanceCheck(name: "chat: an accept and a decline at once: one wins, and friends only if it is the accept", run: Self.acceptRacesDecline),
         ConformanceCheck(name: "chat: a stale leader or a follower writes no chat rows", run: Self.chatFencing),
     ]
 
@@ -570,6 +571,28 @@ extension StorageConformance {
         #expect(page.texts.map(\.seq) == Array(1...20))
         #expect(page.lastSeq == 20)
         #expect(Set(page.texts) == Set(receipts.map(\.text)))
+    }
+
+    static func acceptRacesDecline(_ storage: any Storage) async throws {
+        let alice = try await Self.register("Alice", in: storage)
+        for round in 0..<20 {
+            let bob = try await Self.register("Bob\(round)", in: storage)
+            let request = try await Self.ask(alice, bob, in: storage)
+            async let accept = Result { try await storage.chat.acceptFriendRequest(id: request.id, userID: bob.id, alias: nil, now: Self.now) }
+            async let decline = Result { try await storage.chat.declineFriendRequest(id: request.id, userID: bob.id, now: Self.now) }
+            let (accepted, declined) = await (accept, decline)
+            let friends = try await storage.chat.friends(userID: bob.id)
+            switch (accepted, declined) {
+            case (.success, .failure(let error)):
+                #expect((error as? ParleyError)?.code == .notFound, "round \(round): \(error)")
+                #expect(friends.map(\.friend.id) == [alice.id], "round \(round)")
+            case (.failure(let error), .success):
+                #expect((error as? ParleyError)?.code == .notFound, "round \(round): \(error)")
+                #expect(friends.isEmpty, "round \(round)")
+            default:
+                Issue.record("round \(round): accept \(accepted), decline \(declined): exactly one must win")
+            }
+        }
     }
 
     static func chatFencing(_ storage: any Storage) async throws {
