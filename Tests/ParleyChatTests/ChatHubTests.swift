@@ -75,4 +75,24 @@ import Testing
         hub.closed(second.connection)
         #expect(try friend.presence() == [ChatPresence(userId: 1, online: false)])
     }
+
+    @Test("an answer that showed stale presence is followed by a presence that corrects it")
+    func presenceIsCorrectedAfterAnAnswer() throws {
+        let hub = ChatHub()
+        let friend = Client()
+        let me = Client()
+        #expect(hub.attach(friend.connection, userID: 2, friends: [1]) == nil)
+        #expect(hub.attach(me.connection, userID: 1, friends: [2]) == nil)
+        _ = try me.received()
+        // User 2 is online; user 3 is not: only the answer's wrong flag is corrected.
+        hub.correctPresence(shown: [2: false, 3: false], on: me.connection)
+        #expect(try me.presence() == [ChatPresence(userId: 2, online: true)])
+        hub.correctPresence(shown: [2: true, 3: false], on: me.connection)
+        #expect(try me.received().isEmpty)
+        friend.connection.authenticated(as: 2)
+        hub.closed(friend.connection)
+        _ = try me.received()
+        hub.correctPresence(shown: [2: true], on: me.connection)
+        #expect(try me.presence() == [ChatPresence(userId: 2, online: false)])
+    }
 }

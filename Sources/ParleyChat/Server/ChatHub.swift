@@ -91,6 +91,17 @@ final class ChatHub: Sendable {
         self.state.withLock { $0.online[userID] != nil }
     }
 
+    /// After an answer that showed friends' presence as `shown` was queued on `connection`:
+    /// sends `presence` for each one whose presence differs now. A change pushed while the answer
+    /// was being made may have been queued before it, and the answer would undo it.
+    func correctPresence(shown: [Int64: Bool], on connection: ChatConnection) {
+        self.state.withLock { state in
+            for (friend, online) in shown where (state.online[friend] != nil) != online {
+                connection.send(.presence(ChatPresence(userId: friend, online: !online)))
+            }
+        }
+    }
+
     /// Records that two users became friends, for presence.
     func befriend(_ first: Int64, _ second: Int64) {
         self.state.withLock { state in

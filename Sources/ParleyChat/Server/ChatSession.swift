@@ -219,14 +219,18 @@ struct ChatSession: Sendable {
                     )
                 )
             )
-            senderSession?.send(
-                .friendRequestResolved(
-                    ChatFriendRequestResolved(
-                        friendRequestId: body.friendRequestId, outcome: .accepted,
-                        friend: Self.friend(accepted.senderView, online: true)
+            self.hub.correctPresence(shown: [senderID: senderSession != nil], on: self.connection)
+            if let senderSession {
+                senderSession.send(
+                    .friendRequestResolved(
+                        ChatFriendRequestResolved(
+                            friendRequestId: body.friendRequestId, outcome: .accepted,
+                            friend: Self.friend(accepted.senderView, online: true)
+                        )
                     )
                 )
-            )
+                self.hub.correctPresence(shown: [me: true], on: senderSession)
+            }
         case .declineFriendRequest(let body):
             let declined = try await self.store.declineFriendRequest(id: body.friendRequestId, userID: me, now: Date())
             self.connection.send(
@@ -253,6 +257,9 @@ struct ChatSession: Sendable {
                 answer.hasMore = true
                 return .friends(answer)
             }
+            self.hub.correctPresence(
+                shown: Dictionary(answer.friends.map { ($0.userId, $0.online) }, uniquingKeysWith: { first, _ in first }), on: self.connection
+            )
         case .sendText(let body):
             let receipt = try await self.store.sendText(
                 fromUserID: me, toUserID: body.toUserId, clientMessageID: body.clientMessageId, text: body.text, now: Date()
