@@ -95,4 +95,28 @@ import Testing
         hub.correctPresence(shown: [2: true], on: me.connection)
         #expect(try me.presence() == [ChatPresence(userId: 2, online: false)])
     }
+
+    @Test("late friendships are kept for users who may be attaching, and old ones make room when the limit is reached")
+    func lateFriendsMakeRoom() {
+        let hub = ChatHub()
+        let start = ContinuousClock.now
+        // Neither side is attached here: both are remembered.
+        hub.befriend(1, 2, now: start)
+        #expect(hub.lateFriendsCount == 2)
+        let limit = ChatHub.lateFriendsLimit
+        for user in stride(from: Int64(3), to: Int64(limit) + 1, by: 2) {
+            hub.befriend(user, user + 1, now: start)
+        }
+        #expect(hub.lateFriendsCount == limit)
+        // Full of fresh ones: a new one is not recorded.
+        hub.befriend(Int64(limit) + 1, Int64(limit) + 2, now: start + .seconds(1))
+        #expect(hub.lateFriendsCount == limit)
+        // A minute later, the old ones make room.
+        hub.befriend(Int64(limit) + 1, Int64(limit) + 2, now: start + ChatHub.lateFriendsLifetime + .seconds(1))
+        #expect(hub.lateFriendsCount == 2)
+        // Attaching merges and forgets them.
+        let client = Client()
+        #expect(hub.attach(client.connection, userID: Int64(limit) + 1, friends: []) == nil)
+        #expect(hub.lateFriendsCount == 1)
+    }
 }

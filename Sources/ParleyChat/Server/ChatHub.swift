@@ -17,13 +17,18 @@ final class ChatHub: Sendable {
         var connections: [UInt64: ChatConnection] = [:]
         /// The session of each online user.
         var online: [Int64: Online] = [:]
-        /// Friendships made while one side was offline (or between reading its friends and
-        /// attaching), merged into its friend set when it attaches. Bounded.
-        var lateFriends: [Int64: Set<Int64>] = [:]
+        /// Friendships made while one side was not attached here (between reading its friends
+        /// and attaching, say), merged into its friend set when it attaches, and when they were
+        /// last added to. Bounded.
+        var lateFriends: [Int64: (friends: Set<Int64>, since: ContinuousClock.Instant)] = [:]
     }
 
     /// At most this many users with late friendships are remembered.
     static let lateFriendsLimit = 100_000
+    /// Late friendships older than this are forgotten when room is needed: an authentication
+    /// reads a user's friends at most this long before it attaches (the backend's calls time
+    /// out well before), and a later one reads them anew.
+    static let lateFriendsLifetime = Duration.seconds(60)
 
     private let state = Mutex(State())
 
@@ -51,7 +56,7 @@ final class ChatHub: Sendable {
                 return connection
             }
             // A friendship made since `friends` was read is in the previous session's set.
-            let friends = friends.union(state.lateFriends.removeValue(forKey: userID) ?? []).union(previous?.friends ?? [])
+            let friends = friends.union(state.lateFriends.removeValue(forKey: userID)?.friends ?? []).union(previous?.friends ?? [])
             state.online[userID] = Online(connection: connection, friends: friends)
             if let previous {
                 return previous.connection
@@ -103,15 +108,23 @@ final class ChatHub: Sendable {
     }
 
     /// Records that two users became friends, for presence.
-    func befriend(_ first: Int64, _ second: Int64) {
+    func befriend(_ first: Int64, _ second: Int64, now: ContinuousClock.Instant = .now) {
         self.state.withLock { state in
             for (user, friend) in [(first, second), (second, first)] {
                 if state.online[user] != nil {
                     state.online[user]?.friends.insert(friend)
-                } else if state.lateFriends[user] != nil || state.lateFriends.count < Self.lateFriendsLimit {
-                    state.lateFriends[user, default: []].insert(friend)
+                    continue
                 }
+                if state.lateFriends[user] == nil, state.lateFriends.count >= Self.lateFriendsLimit {
+                    state.lateFriends = state.lateFriends.filter { now - $0.value.since < Self.lateFriendsLifetime }
+                    guard state.lateFriends.count < Self.lateFriendsLimit else { continue }
+                }
+                state.lateFriends[user, default: ([], now)].friends.insert(friend)
+                state.lateFriends[user]?.since = now
             }
         }
     }
+
+    /// How many users' late friendships are remembered.
+    var lateFriendsCount: Int { self.state.withLock { $0.lateFriends.count } }
 }
