@@ -388,8 +388,11 @@ struct ChatSystemTests {
         }
     }
 
-    @Test("a client whose frames wait unread behind a stalled backend is not idle; once read again, silence counts")
-    func pausedReadingIsNotIdleness() async throws {
+    @Test(
+        "a client whose frames wait unread behind a stalled backend is not idle; once read again, silence counts",
+        arguments: ["TCP", "WebSocket"]
+    )
+    func pausedReadingIsNotIdleness(transport: String) async throws {
         try await ChatSystem.with { system in
             var configuration = Self.server
             configuration.idleTimeoutSeconds = 1
@@ -400,7 +403,7 @@ struct ChatSystemTests {
             let store = StallingChatStore(system.store)
             try await system.startChatServer(configuration, store: store)
             let aliceID = try await system.register("alice")
-            let alice = try await system.login(aliceID, "alice")
+            let alice = transport == "TCP" ? try await system.login(aliceID, "alice") : try await system.loginWebSocket(aliceID, "alice")
             // The backend hangs on the first request: the rest wait, and the server stops reading.
             store.stall()
             for index in 0..<20 {

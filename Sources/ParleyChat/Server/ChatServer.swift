@@ -253,7 +253,11 @@ public final class ChatServer: Service, Sendable {
                     case .binary:
                         item = .refused(ChatError(code: .invalidInput, message: "Send text messages."))
                     }
-                    guard !connection.isClosed, await session.handleInChildTask(item) else { break }
+                    // Nothing more is read while a message is handled: the wait is not the client's silence.
+                    connection.readingPaused(true)
+                    let keepGoing = await session.handleInChildTask(item)
+                    connection.readingPaused(false)
+                    guard !connection.isClosed, keepGoing else { break }
                 }
             } catch {
                 // The peer went away or broke the WebSocket protocol: the session is over.
