@@ -66,7 +66,7 @@ enum JSONRPCMessages {
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
-            self.id = container.contains(.id) ? try container.decode(JSONValue.self, forKey: .id) : nil
+            self.id = container.contains(.id) ? try container.decode(RequestID.self, forKey: .id).value : nil
             self.hasMethodKey = container.contains(.method)
             self.method = try? container.decodeIfPresent(String.self, forKey: .method)
         }
