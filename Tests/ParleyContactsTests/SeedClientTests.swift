@@ -27,6 +27,32 @@ struct SeedClientTests {
         await replica.stop()
     }
 
+    @Test("A peer's clock near the top of its range is skipped, the link kept: local changes still win afterwards")
+    func clockAtTheTopIsSkipped() async throws {
+        let directory = try temporaryDirectory()
+        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let peer = try RawSocket(port: replica.port)
+        try peer.send(SeedBytes.serverGreeting("contact-server-2"))
+        #expect(try peer.receive(256) == SeedBytes.name("contact-server-1"))
+        let top = ContactsPeerMessage.clockLimit
+        try peer.send(SeedBytes.peerUpdate(.max, "Beloin", "X", "999"))
+        try peer.send([3, 1] + SeedBytes.clock(top))
+        try peer.send([4] + SeedBytes.clock(.max))
+        try peer.send(SeedBytes.peerDelete(top, "Beloin", "Y"))
+        // The link is open: a frame after those is applied.
+        try peer.send(SeedBytes.peerUpdate(top - 1, "Beloin", "Z", "1"))
+        #expect(await eventually { await replica.state.liveCount == 1 })
+        #expect(await replica.state.clock == top)
+        #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("X")) == nil)
+        // A client's later change to Z (a smaller number) wins: its stamp is above the peer's.
+        let client = try RawSocket(port: replica.port)
+        try client.send(SeedBytes.clientGreeting("Beloin"))
+        try client.send(SeedBytes.clientUpdate("Z", "0"))
+        #expect(try client.listAll().map(\.1) == ["0"])
+        await replica.stop()
+    }
+
     @Test("A raw-socket peer: name answer, Update with Clock 11, AskForUpdate answered with Updates, Deletes, HeartBeat")
     func rawPeer() async throws {
         let directory = try temporaryDirectory()

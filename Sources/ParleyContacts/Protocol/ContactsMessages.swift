@@ -99,6 +99,20 @@ public enum ContactsPeerMessage: Hashable, Sendable {
     /// The HeartBeat health status of a healthy replica.
     public static let healthy: UInt8 = 1
 
+    /// The clock the message carries (none for AskForUpdate).
+    public var clock: UInt32? {
+        switch self {
+        case .update(let clock, _, _, _), .delete(let clock, _, _), .heartBeat(_, let clock), .updateClock(let clock): clock
+        case .askForUpdate: nil
+        }
+    }
+
+    /// Clocks from here up are refused: a replica that took one would have (almost) no values
+    /// left to stamp its own changes with, and, stuck at the top, would lose them to the merge
+    /// rule's ties. No replica counts this far (4,278,190,080 changes and heartbeats); a peer
+    /// that sends it is broken or hostile.
+    public static let clockLimit: UInt32 = .max - (1 << 24) + 1
+
     /// The type byte of a peer frame.
     public enum Kind: UInt8, Sendable, CaseIterable {
         /// Update.

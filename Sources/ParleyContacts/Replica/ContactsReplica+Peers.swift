@@ -177,6 +177,13 @@ extension ContactsReplica {
             await self.peers.willSendState(to: peer)
             outbox.requestResync()
         case .message(let message):
+            if let clock = message.clock, clock >= ContactsPeerMessage.clockLimit {
+                logger.notice(
+                    "skipped a frame from a peer: its clock leaves no room to count",
+                    metadata: ["contacts.frame": "\(message)", "contacts.clock": "\(clock)", "contacts.peer": "\(peer)"]
+                )
+                return
+            }
             messages.append(message)
         case .skipped(let kind, let error):
             logger.notice(
