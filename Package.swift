@@ -159,7 +159,7 @@ let package = Package(
             name: "ParleyChat",
             dependencies: [
                 "ParleyCore", "ParleyBalancer", nioCore, nioPosix, logging, serviceLifecycle,
-                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],

@@ -3,6 +3,7 @@ import NIOCore
 import ParleyBalancer
 import ParleyChat
 import ParleyCore
+import ParleyTestSupport
 import Testing
 
 /// The chat system live: backend (JSON-RPC, SQLite), balancer (gRPC), chat servers; clients over
@@ -222,6 +223,34 @@ struct ChatSystemTests {
             guard case .message(let message) = try await second.next() else { throw ChatTestError("no message") }
             #expect(message.text == "which one?")
             #expect(!bob.pending.contains { if case .presence = $0 { true } else { false } })
+        }
+    }
+
+    @Test(
+        "a connection to the WebSocket port that never upgrades is closed after the authentication deadline; an upgraded one stays",
+        .timeLimit(.minutes(1))
+    )
+    func webSocketPortClosesWhatNeverUpgrades() async throws {
+        try await ChatSystem.with { system in
+            var configuration = Self.server
+            configuration.authenticationDeadline = .seconds(1)
+            try await system.startChatServer(configuration)
+            let aliceID = try await system.register("alice")
+            let port = try #require(URL(string: try await system.ticket(aliceID, "alice").websocketURL)?.port)
+            // Nothing sent: no request head, so no HTTP idle timeout would ever run.
+            let silent = try await ChatClientConnection.connect(host: "127.0.0.1", port: port)
+            let alice = try await system.loginWebSocket(aliceID, "alice")
+            // Its messages end when the server closes it; left open, it would hold the server's shutdown.
+            let closed = Task { () async throws in for await _ in silent.messages {} }
+            do {
+                try await closed.value(within: .seconds(10))
+            } catch {
+                await silent.close()
+                throw ChatTestError("the server left a connection that never upgraded open")
+            }
+            try await Task.sleep(for: .milliseconds(500))  // the upgraded one is past the deadline too
+            try await alice.send(.heartbeat(ChatHeartbeat()))
+            guard case .heartbeatAck = try await alice.next() else { throw ChatTestError("no heartbeat_ack") }
         }
     }
 

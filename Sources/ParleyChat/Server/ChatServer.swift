@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import NIOWebSocket
 import Logging
@@ -202,15 +203,22 @@ public final class ChatServer: Service, Sendable {
         router.get("/healthz") { _, _ in "ok\n" }
         return Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                configuration: .init(
-                    ws: .init(maxFrameSize: ChatFrame.maximumBodyLength, autoPing: .disabled, closeTimeout: .seconds(5), validateUTF8: true)
+            server: HTTPServerBuilder { responder in
+                UpgradeDeadlineChannel(
+                    inner: HTTP1WebSocketUpgradeChannel(
+                        responder: responder,
+                        configuration: .init(
+                            ws: .init(maxFrameSize: ChatFrame.maximumBodyLength, autoPing: .disabled, closeTimeout: .seconds(5), validateUTF8: true)
+                        )
+                    ) { request, channel, _ in
+                        guard request.path == "/chat" else { return .dontUpgrade }
+                        UpgradeDeadlineHandler.remove(from: channel)
+                        return .upgrade([:]) { inbound, outbound, _ in
+                            await self.serveWebSocket(inbound: inbound, outbound: outbound, channel: channel)
+                        }
+                    },
+                    deadline: .nanoseconds(Int64(configuration.authenticationDeadline.components.seconds) * 1_000_000_000)
                 )
-            ) { request, channel, _ in
-                guard request.path == "/chat" else { return .dontUpgrade }
-                return .upgrade([:]) { inbound, outbound, _ in
-                    await self.serveWebSocket(inbound: inbound, outbound: outbound, channel: channel)
-                }
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.webSocketPort), serverName: "parley-chat"),
             onServerRunning: { channel in
