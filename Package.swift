@@ -112,7 +112,7 @@ let package = Package(
             dependencies: [
                 "ParleyCore", "ParleyContacts", "JSONRPC", "ParleyVerifier", "ParleyBalancer", "ZooKeeperClient",
                 .product(name: "Hummingbird", package: "hummingbird"), .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Mustache", package: "swift-mustache"), logging, metrics, prometheus,
                 serviceLifecycle,
             ],

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOHTTP1
 import ParleyCore
 
 extension ParleyError.Code {
@@ -56,6 +57,9 @@ extension ParleyError {
             }
         case let error as DecodingError:
             return ParleyError(.invalidInput, Self.describe(error))
+        case let error as HTTPParserError:
+            // Met while reading the body: a bad chunk size, a length out of range.
+            return ParleyError(.invalidInput, "The request is not valid HTTP/1.1 (\(error)).")
         default:
             return ParleyError(.internal, "Something went wrong on our side.")
         }

@@ -152,6 +152,19 @@ import Testing
         let garbage = try await RawConnection.connect(port: gateway.port)
         try await garbage.send([0x16, 0x03, 0x01, 0x00, 0xFF] + Array(repeating: 0x00, count: 64) + Array("\r\n\r\n".utf8))
         #expect(await garbage.closedByPeer(within: .seconds(5)))
+        // Broken body framing is the client's error: 400, or a close when the connection's
+        // decoder gave up first; never the server's 500.
+        let framings = [
+            "Transfer-Encoding: chunked\r\n\r\nzz\r\n",
+            "Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n",
+            "Content-Length: 9223372036854775808\r\n\r\n{}",
+        ]
+        for framing in framings {
+            let broken = try await RawConnection.connect(port: gateway.port)
+            try await broken.send(Array("POST /api/v1/posts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\(framing)".utf8))
+            let reply = await broken.reply(within: .seconds(5))
+            #expect(reply.isEmpty || reply.hasPrefix("HTTP/1.1 400 "), "\(framing): \(reply)")
+        }
         // Half a JSON-RPC message to the backend, then silence, is closed by the backend
         // (its idle timeout is 60 s: here it is enough that the gateway keeps working).
         let rpc = try await RawConnection.connect(port: backend.port)

@@ -114,11 +114,33 @@ func http(
 /// A plain TCP connection for sending bytes no well-behaved client would send.
 struct RawConnection {
     let channel: any Channel
+    private let received: Received
+
+    /// Keeps every byte the peer sends.
+    final class Received: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let bytes = Mutex(ByteBuffer())
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = Self.unwrapInboundIn(data)
+            self.bytes.withLock { $0.writeBuffer(&buffer) }
+        }
+    }
 
     static func connect(port: Int) async throws -> RawConnection {
+        let received = Received()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(received) }
+            }
             .connect(host: "127.0.0.1", port: port).get()
-        return RawConnection(channel: channel)
+        return RawConnection(channel: channel, received: received)
+    }
+
+    /// What the peer sent, once it closed the connection or `timeout` passed.
+    func reply(within timeout: Duration) async -> String {
+        _ = await self.closedByPeer(within: timeout)
+        return self.received.bytes.withLock { String(buffer: $0) }
     }
 
     func send(_ bytes: [UInt8]) async throws {
