@@ -43,6 +43,15 @@ final class RawSocket {
         close(self.descriptor)
     }
 
+    /// Ends the sending side (the peer reads end of file); reading goes on.
+    func shutdownWrite() {
+        #if canImport(Glibc)
+        shutdown(self.descriptor, Int32(SHUT_WR))
+        #else
+        shutdown(self.descriptor, SHUT_WR)
+        #endif
+    }
+
     /// Sends all of `bytes` (in one write call where the kernel takes it).
     func send(_ bytes: [UInt8]) throws {
         var offset = 0

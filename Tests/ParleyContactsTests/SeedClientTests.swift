@@ -27,6 +27,20 @@ struct SeedClientTests {
         await replica.stop()
     }
 
+    @Test("A client that sends its requests and then shuts down its side still gets the answers")
+    func answersAfterHalfClose() async throws {
+        let directory = try temporaryDirectory()
+        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let client = try RawSocket(port: replica.port)
+        try client.send(SeedBytes.clientGreeting("Beloin") + SeedBytes.clientUpdate("Juan", "85999999999") + [3])
+        client.shutdownWrite()
+        #expect(try client.receive(4) == [0, 0, 0, 1])
+        let entry = try client.receive(276)
+        #expect(RawSocket.text(entry[0..<256]) == "Juan" && RawSocket.text(entry[256..<276]) == "85999999999")
+        await replica.stop()
+    }
+
     @Test("A peer's clock near the top of its range is skipped, the link kept: local changes still win afterwards")
     func clockAtTheTopIsSkipped() async throws {
         let directory = try temporaryDirectory()
