@@ -5,6 +5,29 @@ import Testing
 /// Clients and peers written from the seed's tables, on raw sockets, and bad input.
 @Suite("Seed wire compatibility and bad input", .serialized)
 struct SeedClientTests {
+    /// Runs `body` with a replica named `contact-server-1` (heartbeats every 5 s, so that none
+    /// comes between the frames a test reads), then stops it and removes its folder.
+    static func withReplica(_ body: (RunningReplica) async throws -> Void) async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
+        do {
+            try await body(replica)
+        } catch {
+            await replica.stop()
+            throw error
+        }
+        await replica.stop()
+    }
+
+    /// A raw socket greeted as the peer `contact-server-2`, the replica's name answer read.
+    static func peer(of replica: RunningReplica) throws -> RawSocket {
+        let peer = try RawSocket(port: replica.port)
+        try peer.send(SeedBytes.serverGreeting("contact-server-2"))
+        #expect(try peer.receive(256) == SeedBytes.name("contact-server-1"))
+        return peer
+    }
+
     @Test("A raw-socket client round-trips Update, Delete and ListAll")
     func rawClientRoundTrip() async throws {
         let directory = try temporaryDirectory()
@@ -29,79 +52,69 @@ struct SeedClientTests {
 
     @Test("A client that sends its requests and then shuts down its side still gets the answers")
     func answersAfterHalfClose() async throws {
-        let directory = try temporaryDirectory()
-        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let client = try RawSocket(port: replica.port)
-        try client.send(SeedBytes.clientGreeting("Beloin") + SeedBytes.clientUpdate("Juan", "85999999999") + [3])
-        client.shutdownWrite()
-        #expect(try client.receive(4) == [0, 0, 0, 1])
-        let entry = try client.receive(276)
-        #expect(RawSocket.text(entry[0..<256]) == "Juan" && RawSocket.text(entry[256..<276]) == "85999999999")
-        await replica.stop()
+        try await Self.withReplica { replica in
+            let client = try RawSocket(port: replica.port)
+            try client.send(SeedBytes.clientGreeting("Beloin") + SeedBytes.clientUpdate("Juan", "85999999999") + [3])
+            client.shutdownWrite()
+            #expect(try client.receive(4) == [0, 0, 0, 1])
+            let entry = try client.receive(276)
+            #expect(RawSocket.text(entry[0..<256]) == "Juan" && RawSocket.text(entry[256..<276]) == "85999999999")
+        }
     }
 
     @Test("A peer's clock near the top of its range is skipped, the link kept: local changes still win afterwards")
     func clockAtTheTopIsSkipped() async throws {
-        let directory = try temporaryDirectory()
-        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let peer = try RawSocket(port: replica.port)
-        try peer.send(SeedBytes.serverGreeting("contact-server-2"))
-        #expect(try peer.receive(256) == SeedBytes.name("contact-server-1"))
-        let top = ContactsPeerMessage.clockLimit
-        try peer.send(SeedBytes.peerUpdate(.max, "Beloin", "X", "999"))
-        try peer.send([3, 1] + SeedBytes.clock(top))
-        try peer.send([4] + SeedBytes.clock(.max))
-        try peer.send(SeedBytes.peerDelete(top, "Beloin", "Y"))
-        // The link is open: a frame after those is applied.
-        try peer.send(SeedBytes.peerUpdate(top - 1, "Beloin", "Z", "1"))
-        #expect(await eventually { await replica.state.liveCount == 1 })
-        #expect(await replica.state.clock == top)
-        #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("X")) == nil)
-        // A client's later change to Z (a smaller number) wins: its stamp is above the peer's.
-        let client = try RawSocket(port: replica.port)
-        try client.send(SeedBytes.clientGreeting("Beloin"))
-        try client.send(SeedBytes.clientUpdate("Z", "0"))
-        #expect(try client.listAll().map(\.1) == ["0"])
-        await replica.stop()
+        try await Self.withReplica { replica in
+            let peer = try Self.peer(of: replica)
+            let top = ContactsPeerMessage.clockLimit
+            try peer.send(SeedBytes.peerUpdate(.max, "Beloin", "X", "999"))
+            try peer.send([3, 1] + SeedBytes.clock(top))
+            try peer.send([4] + SeedBytes.clock(.max))
+            try peer.send(SeedBytes.peerDelete(top, "Beloin", "Y"))
+            // The link is open: a frame after those is applied.
+            try peer.send(SeedBytes.peerUpdate(top - 1, "Beloin", "Z", "1"))
+            #expect(await eventually { await replica.state.liveCount == 1 })
+            #expect(await replica.state.clock == top)
+            #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("X")) == nil)
+            // A client's later change to Z (a smaller number) wins: its stamp is above the peer's.
+            let client = try RawSocket(port: replica.port)
+            try client.send(SeedBytes.clientGreeting("Beloin"))
+            try client.send(SeedBytes.clientUpdate("Z", "0"))
+            #expect(try client.listAll().map(\.1) == ["0"])
+        }
     }
 
     @Test("A raw-socket peer: name answer, Update with Clock 11, AskForUpdate answered with Updates, Deletes, HeartBeat")
     func rawPeer() async throws {
-        let directory = try temporaryDirectory()
-        let replica = try await RunningReplica.start(name: "contact-server-1", directory: directory, heartbeat: .seconds(5))
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let peer = try RawSocket(port: replica.port)
-        try peer.send(SeedBytes.serverGreeting("contact-server-2"))
-        #expect(try peer.receive(256) == SeedBytes.name("contact-server-1"))
-        try peer.send(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999"))
-        try peer.send(SeedBytes.peerUpdate(12, "Beloin", "Ana", "1"))
-        try peer.send(SeedBytes.peerDelete(13, "Beloin", "Ana"))
-        #expect(await eventually { let state = await replica.state; return state.liveCount == 1 && state.tombstoneCount == 1 })
-        let client = try RawSocket(port: replica.port)
-        try client.send(SeedBytes.clientGreeting("Beloin"))
-        #expect(try client.listAll().map(\.0) == ["Juan"])
-        #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("Juan"))?.stamp == 11)
-        #expect(await replica.state.clock >= 14)
+        try await Self.withReplica { replica in
+            let peer = try Self.peer(of: replica)
+            try peer.send(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999"))
+            try peer.send(SeedBytes.peerUpdate(12, "Beloin", "Ana", "1"))
+            try peer.send(SeedBytes.peerDelete(13, "Beloin", "Ana"))
+            #expect(await eventually { let state = await replica.state; return state.liveCount == 1 && state.tombstoneCount == 1 })
+            let client = try RawSocket(port: replica.port)
+            try client.send(SeedBytes.clientGreeting("Beloin"))
+            #expect(try client.listAll().map(\.0) == ["Juan"])
+            #expect(await replica.state.entry(user: .name("Beloin"), contact: .name("Juan"))?.stamp == 11)
+            #expect(await replica.state.clock >= 14)
 
-        try peer.send([5])
-        var frames: [[UInt8]] = []
-        while true {
-            let type = try peer.receive(1)[0]
-            switch type {
-            case 1: frames.append([1] + (try peer.receive(536)))
-            case 2: frames.append([2] + (try peer.receive(516)))
-            case 3: frames.append([3] + (try peer.receive(5)))
-            default: Issue.record("unexpected type \(type)")
+            try peer.send([5])
+            var frames: [[UInt8]] = []
+            while true {
+                let type = try peer.receive(1)[0]
+                switch type {
+                case 1: frames.append([1] + (try peer.receive(536)))
+                case 2: frames.append([2] + (try peer.receive(516)))
+                case 3: frames.append([3] + (try peer.receive(5)))
+                default: Issue.record("unexpected type \(type)")
+                }
+                if type == 3 { break }
             }
-            if type == 3 { break }
+            #expect(frames.count == 3)
+            #expect(frames.contains(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999")))
+            #expect(frames.contains(SeedBytes.peerDelete(13, "Beloin", "Ana")))
+            #expect(frames.last?.prefix(2) == [3, 1])
         }
-        #expect(frames.count == 3)
-        #expect(frames.contains(SeedBytes.peerUpdate(11, "Beloin", "Juan", "85999999999")))
-        #expect(frames.contains(SeedBytes.peerDelete(13, "Beloin", "Ana")))
-        #expect(frames.last?.prefix(2) == [3, 1])
-        await replica.stop()
     }
 
     @Test("Bad input closes only its own connection; other connections and the data are untouched")

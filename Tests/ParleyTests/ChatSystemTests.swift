@@ -511,11 +511,7 @@ struct ChatSystemTests {
             var names: [String] = []
             for index in 0..<400 {
                 let name = ["Fan", "fän", "ФАН", "fan_"][index % 4] + "\(index)"
-                let friendID = try await system.register(name)
-                let request = try await system.storage.chat.createFriendRequest(
-                    fromUserID: aliceID, toUserID: friendID, message: "hi", alias: alias, now: Date()
-                )
-                _ = try await system.storage.chat.acceptFriendRequest(id: request.id, userID: friendID, alias: nil, now: Date())
+                try await system.storage.chat.befriend(aliceID, try await system.register(name), alias: alias)
                 names.append(name)
             }
             let alice = try await system.login(aliceID, "alice")

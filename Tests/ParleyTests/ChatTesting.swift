@@ -358,3 +358,12 @@ final class StallingChatStore: ChatRepository {
         try await self.store.markRead(conversationID: conversationID, userID: userID, seq: seq)
     }
 }
+
+extension ChatRepository {
+    /// Makes two users friends straight in storage: `asker` asks, naming the other `alias`, and
+    /// `accepter` accepts.
+    func befriend(_ asker: Int64, _ accepter: Int64, alias: String?) async throws {
+        let request = try await self.createFriendRequest(fromUserID: asker, toUserID: accepter, message: "hi", alias: alias, now: Date())
+        _ = try await self.acceptFriendRequest(id: request.id, userID: accepter, alias: nil, now: Date())
+    }
+}

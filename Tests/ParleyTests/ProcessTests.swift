@@ -209,10 +209,7 @@ import Glibc
         let bobID = try #require(try await storage.users.credentials(usernameKey: "bob")).user.id
         for index in 0..<250 {
             let fan = try await storage.users.create(username: try Username("fan\(index)"), passwordHash: "unused", now: Date())
-            let request = try await storage.chat.createFriendRequest(
-                fromUserID: bobID, toUserID: fan.id, message: "hi", alias: String(repeating: "\u{1F600}", count: 50), now: Date()
-            )
-            _ = try await storage.chat.acceptFriendRequest(id: request.id, userID: fan.id, alias: nil, now: Date())
+            try await storage.chat.befriend(bobID, fan.id, alias: String(repeating: "\u{1F600}", count: 50))
         }
         try await storage.close()
         result = try await ParleyProcess.run(["chat"], environment: bob, stdin: "/msg fan99 hi\n")

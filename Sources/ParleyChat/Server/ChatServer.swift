@@ -217,7 +217,7 @@ public final class ChatServer: Service, Sendable {
                             await self.serveWebSocket(inbound: inbound, outbound: outbound, channel: channel)
                         }
                     },
-                    deadline: .nanoseconds(Int64(configuration.authenticationDeadline.components.seconds) * 1_000_000_000)
+                    deadline: configuration.authenticationDeadline
                 )
             },
             configuration: .init(address: .hostname(configuration.host, port: configuration.webSocketPort), serverName: "parley-chat"),

@@ -9,7 +9,7 @@ import NIOCore
 /// session's own deadlines apply.
 struct UpgradeDeadlineChannel<Inner: ServerChildChannel>: ServerChildChannel {
     let inner: Inner
-    let deadline: TimeAmount
+    let deadline: Duration
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Inner.Value> {
         channel.eventLoop.makeCompletedFuture {
@@ -30,10 +30,10 @@ final class UpgradeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
 
     static let name = "parley.websocket-upgrade-deadline"
 
-    private let deadline: TimeAmount
+    private let deadline: Duration
     private var timer: Scheduled<Void>?
 
-    init(deadline: TimeAmount) {
+    init(deadline: Duration) {
         self.deadline = deadline
     }
 
@@ -43,7 +43,7 @@ final class UpgradeDeadlineHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: self.deadline) {
+        self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(self.deadline)) {
             context.close(promise: nil)
         }
     }
