@@ -14,6 +14,8 @@ let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swi
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
+// ParleyContacts uses SQLiteNIO; ParleyStorage uses the SQLite it vendors (its C module
+// VaporCSQLite) directly, through SQLiteHandle, with prepared statements kept.
 let sqliteNIO = Target.Dependency.product(name: "SQLiteNIO", package: "sqlite-nio")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let postgresNIO = Target.Dependency.product(name: "PostgresNIO", package: "postgres-nio")

@@ -61,8 +61,8 @@ final class GroupCommit<Entry: Sendable, Output: Sendable>: Sendable {
         case .lead(let waiting): others = waiting
         }
 
-        // The others' writes must not fail because this caller was cancelled (SQLiteNIO checks
-        // cancellation): a batch with others runs in a task of its own.
+        // The others' writes must not fail because this caller was cancelled (a write may check
+        // for cancellation): a batch with others runs in a task of its own.
         let batch = [entry] + others.map(\.entry)
         let results = others.isEmpty ? await self.write(batch) : await Task { [write] in await write(batch) }.value
         precondition(results.count == others.count + 1, "a batch write must give one result per entry")

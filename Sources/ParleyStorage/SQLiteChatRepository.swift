@@ -1,6 +1,5 @@
 import Foundation
 import ParleyCore
-import SQLiteNIO
 
 /// Friend requests, friendships and texts in the `friend_requests`, `conversations` and `texts`
 /// tables of a SQLite database (migration 4).
@@ -186,13 +185,13 @@ struct SQLiteChatRepository: ChatRepository {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
     /// Texts, written together (one statement, one commit) when they come at the same time.
     let sentTexts: GroupCommit<SQLiteTexts.Text, TextReceipt>
 
-    init(connection: SQLiteConnection, fence: WriteFence) {
+    init(connection: SQLiteHandle, fence: WriteFence) {
         self.connection = connection
         self.fence = fence
         let texts = SQLiteTexts(connection: connection, fence: fence)
@@ -200,14 +199,14 @@ struct SQLiteChatRepository: ChatRepository {
     }
 
     func user(id: Int64) async throws -> ChatUser? {
-        try await self.connection.query(SQL.user, [.integer(SQLiteInt64(id))]).first.map { try Self.user($0, prefix: "") }
+        try await self.connection.query(SQL.user, [.integer(id)]).first.map { try Self.user($0, prefix: "") }
     }
 
     func searchUsers(prefix: String, callerID: Int64, limit: Int) async throws -> [ChatUserMatch] {
         // A negative LIMIT means "no limit" to SQLite; the contract is "at most `limit`".
         guard limit > 0 else { return [] }
         let rows = try await self.connection.query(
-            SQL.search, [.text(prefix), .integer(SQLiteInt64(callerID)), .integer(SQLiteInt64(limit))]
+            SQL.search, [.text(prefix), .integer(callerID), .integer(Int64(limit))]
         )
         return try rows.map { row in
             let relation = try row.text("relation")
@@ -224,16 +223,16 @@ struct SQLiteChatRepository: ChatRepository {
         guard fromUserID != toUserID else { throw ChatErrors.selfRequest }
         let createdAt = UnixMilliseconds.from(now)
         let epoch = try self.fence.epochForWrite()
-        let from = SQLiteData.integer(SQLiteInt64(fromUserID))
-        let to = SQLiteData.integer(SQLiteInt64(toUserID))
+        let from = SQLiteValue.integer(fromUserID)
+        let to = SQLiteValue.integer(toUserID)
         let rows: [SQLiteRow]
         do {
             rows = try await self.connection.query(
                 SQL.createRequest,
-                [from, to, .text(message), alias.map { .text($0) } ?? .null, .integer(SQLiteInt64(createdAt)), SQLiteFence.bind(epoch)]
+                [from, to, .text(message), alias.map { .text($0) } ?? .null, .integer(createdAt), SQLiteFence.bind(epoch)]
             )
         } catch let error as SQLiteError
-            where error.reason == .constraintUniqueFailed && error.message.contains("friend_requests.user_low")
+            where error.isUniqueViolation && error.message.contains("friend_requests.user_low")
         {
             // One is pending between the two already: say which way.
             guard let sender = try await self.connection.query(SQL.pendingSender, [from, to]).first else { throw error }
@@ -249,7 +248,7 @@ struct SQLiteChatRepository: ChatRepository {
     }
 
     func pendingFriendRequests(userID: Int64) async throws -> FriendRequestLists {
-        let rows = try await self.connection.query(SQL.pending, [.integer(SQLiteInt64(userID))])
+        let rows = try await self.connection.query(SQL.pending, [.integer(userID)])
         let requests = try rows.map(Self.request)
         return FriendRequestLists(
             incoming: requests.filter { $0.to.id == userID },
@@ -260,23 +259,23 @@ struct SQLiteChatRepository: ChatRepository {
     func acceptFriendRequest(id: Int64, userID: Int64, alias: String?, now: Date) async throws -> AcceptedFriendRequest {
         let acceptedAt = UnixMilliseconds.from(now)
         let epoch = try self.fence.epochForWrite()
-        let request = SQLiteData.integer(SQLiteInt64(id))
-        let user = SQLiteData.integer(SQLiteInt64(userID))
+        let request = SQLiteValue.integer(id)
+        let user = SQLiteValue.integer(userID)
         // First the friendship, then the request's status. Should only the first have run, the
         // request stays pending, which lists and new requests treat as accepted; accepting it
         // again meets the conversation made then, and only marks the request.
         do {
             let made = try await self.connection.query(
                 SQL.befriend,
-                [request, user, alias.map { .text($0) } ?? .null, .integer(SQLiteInt64(acceptedAt)), SQLiteFence.bind(epoch)]
+                [request, user, alias.map { .text($0) } ?? .null, .integer(acceptedAt), SQLiteFence.bind(epoch)]
             )
             if made.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
-        } catch let error as SQLiteError where error.reason == .constraintUniqueFailed && error.message.contains("conversations.user_low") {
+        } catch let error as SQLiteError where error.isUniqueViolation && error.message.contains("conversations.user_low") {
             // The friendship exists already: an earlier accept stopped half-way.
         }
         let marked = try await self.connection.query(
             SQL.resolve,
-            [request, user, .text(FriendRequestStatus.accepted.rawValue), .integer(SQLiteInt64(acceptedAt)), SQLiteFence.bind(epoch)]
+            [request, user, .text(FriendRequestStatus.accepted.rawValue), .integer(acceptedAt), SQLiteFence.bind(epoch)]
         )
         if marked.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .accepted, epoch: epoch) }
 
@@ -293,8 +292,8 @@ struct SQLiteChatRepository: ChatRepository {
         let rows = try await self.connection.query(
             SQL.resolve,
             [
-                .integer(SQLiteInt64(id)), .integer(SQLiteInt64(userID)), .text(FriendRequestStatus.declined.rawValue),
-                .integer(SQLiteInt64(UnixMilliseconds.from(now))), SQLiteFence.bind(epoch),
+                .integer(id), .integer(userID), .text(FriendRequestStatus.declined.rawValue),
+                .integer(UnixMilliseconds.from(now)), SQLiteFence.bind(epoch),
             ]
         )
         if rows.isEmpty { try await self.checkAnswered(id: id, userID: userID, as: .declined, epoch: epoch) }
@@ -306,7 +305,7 @@ struct SQLiteChatRepository: ChatRepository {
     /// `forbidden` for the request's sender, `not_found` otherwise).
     private func checkAnswered(id: Int64, userID: Int64, as answer: FriendRequestStatus, epoch: Int64?) async throws {
         try await SQLiteFence.verify(epoch, on: self.connection)
-        if let state = try await self.connection.query(SQL.requestState, [.integer(SQLiteInt64(id))]).first {
+        if let state = try await self.connection.query(SQL.requestState, [.integer(id)]).first {
             try ChatErrors.checkAnswered(
                 by: userID, as: answer, from: try state.int64("from_user_id"), to: try state.int64("to_user_id"), status: try state.text("status")
             )
@@ -316,7 +315,7 @@ struct SQLiteChatRepository: ChatRepository {
     }
 
     func friends(userID: Int64) async throws -> [Friendship] {
-        try await self.connection.query(SQL.friends, [.integer(SQLiteInt64(userID))]).map(Self.friendship)
+        try await self.connection.query(SQL.friends, [.integer(userID)]).map(Self.friendship)
     }
 
     func sendText(fromUserID: Int64, toUserID: Int64, clientMessageID: String, text: String, now: Date) async throws
@@ -334,8 +333,8 @@ struct SQLiteChatRepository: ChatRepository {
         let rows = try await self.connection.query(
             SQL.texts,
             [
-                .integer(SQLiteInt64(conversationID)), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(afterSeq)),
-                .integer(SQLiteInt64(limit + 1)),
+                .integer(conversationID), .integer(userID), .integer(afterSeq),
+                .integer(Int64(limit + 1)),
             ]
         )
         guard let first = rows.first else { throw ChatErrors.noSuchConversation }
@@ -357,7 +356,7 @@ struct SQLiteChatRepository: ChatRepository {
         let epoch = try self.fence.epochForWrite()
         let rows = try await self.connection.query(
             SQL.markRead,
-            [.integer(SQLiteInt64(conversationID)), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(seq)), SQLiteFence.bind(epoch)]
+            [.integer(conversationID), .integer(userID), .integer(seq), SQLiteFence.bind(epoch)]
         )
         if rows.isEmpty {
             try await SQLiteFence.verify(epoch, on: self.connection)
@@ -367,7 +366,7 @@ struct SQLiteChatRepository: ChatRepository {
 
     /// The request with this id, with both users; it must exist.
     private func request(id: Int64) async throws -> FriendRequest {
-        guard let row = try await self.connection.query(SQL.request, [.integer(SQLiteInt64(id))]).first else {
+        guard let row = try await self.connection.query(SQL.request, [.integer(id)]).first else {
             throw ChatErrors.noSuchRequest
         }
         return try Self.request(row)
@@ -375,7 +374,7 @@ struct SQLiteChatRepository: ChatRepository {
 
     /// The friendship of `viewerID` with `friendID` as the viewer sees it; it must exist.
     private func friendship(of viewerID: Int64, with friendID: Int64) async throws -> Friendship {
-        let rows = try await self.connection.query(SQL.friendship, [.integer(SQLiteInt64(viewerID)), .integer(SQLiteInt64(friendID))])
+        let rows = try await self.connection.query(SQL.friendship, [.integer(viewerID), .integer(friendID)])
         guard let row = rows.first else { throw UnexpectedRowError(column: "conversation_id", found: nil) }
         return try Self.friendship(row)
     }

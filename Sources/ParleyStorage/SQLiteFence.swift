@@ -1,5 +1,4 @@
 import ParleyCore
-import SQLiteNIO
 
 /// The fencing condition of SQLite writes (see ``WriteFence``).
 enum SQLiteFence {
@@ -9,15 +8,15 @@ enum SQLiteFence {
     }
 
     /// The epoch as a parameter.
-    static func bind(_ epoch: Int64?) -> SQLiteData {
-        epoch.map { .integer(SQLiteInt64($0)) } ?? .null
+    static func bind(_ epoch: Int64?) -> SQLiteValue {
+        epoch.map { .integer($0) } ?? .null
     }
 
     static let recorded = "SELECT epoch FROM leadership WHERE id = 1"
     static let claim = "UPDATE leadership SET epoch = ?1 WHERE id = 1 AND epoch <= ?1 RETURNING epoch"
 
     /// After a write that changed nothing: throws `not_leader` when the fence was the reason.
-    static func verify(_ epoch: Int64?, on connection: SQLiteConnection) async throws {
+    static func verify(_ epoch: Int64?, on connection: SQLiteHandle) async throws {
         guard let epoch else { return }
         let rows = try await connection.query(Self.recorded)
         if let recorded = try rows.first?.int64("epoch"), recorded != epoch {

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import SQLiteNIO
 
 /// Brings a SQLite database to the newest schema, recording each step in `schema_migrations`.
 struct SQLiteMigrator: Sendable {
@@ -22,7 +21,7 @@ struct SQLiteMigrator: Sendable {
     }
 
     /// The database; nothing else may use it while `migrate` runs (it holds a transaction).
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// Where the database is, for messages.
     let location: String
     /// Where progress is logged.
@@ -89,7 +88,7 @@ struct SQLiteMigrator: Sendable {
         _ = try await self.connection.query(SQL.begin)
         do {
             // Checked again under the write lock: another process may have migrated meanwhile.
-            guard try await self.connection.query(SQL.isApplied, [.integer(SQLiteInt64(migration.version))]).isEmpty else {
+            guard try await self.connection.query(SQL.isApplied, [.integer(Int64(migration.version))]).isEmpty else {
                 _ = try await self.connection.query(SQL.rollback)
                 return false
             }
@@ -98,7 +97,7 @@ struct SQLiteMigrator: Sendable {
             }
             _ = try await self.connection.query(
                 SQL.record,
-                [.integer(SQLiteInt64(migration.version)), .text(migration.name), .integer(SQLiteInt64(UnixMilliseconds.from(now)))]
+                [.integer(Int64(migration.version)), .text(migration.name), .integer(UnixMilliseconds.from(now))]
             )
             _ = try await self.connection.query(SQL.commit)
         } catch {

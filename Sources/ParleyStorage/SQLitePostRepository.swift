@@ -1,6 +1,5 @@
 import Foundation
 import ParleyCore
-import SQLiteNIO
 
 /// The public board in the `posts` table of a SQLite database.
 struct SQLitePostRepository: PostRepository {
@@ -25,7 +24,7 @@ struct SQLitePostRepository: PostRepository {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
 
@@ -38,10 +37,10 @@ struct SQLitePostRepository: PostRepository {
                 SQL.insert,
                 [
                     .text(author),
-                    userID.map { .integer(SQLiteInt64($0)) } ?? .null,
+                    userID.map { .integer($0) } ?? .null,
                     .text(draft.title),
                     .text(draft.body),
-                    .integer(SQLiteInt64(createdAt)),
+                    .integer(createdAt),
                     requestID.map { .text($0) } ?? .null,
                     SQLiteFence.bind(epoch),
                 ]
@@ -67,7 +66,7 @@ struct SQLitePostRepository: PostRepository {
     /// Writes them.
     let sessionPostWriter: SQLiteSessionPosts
 
-    init(connection: SQLiteConnection, fence: WriteFence) {
+    init(connection: SQLiteHandle, fence: WriteFence) {
         self.connection = connection
         self.fence = fence
         let writer = SQLiteSessionPosts(connection: connection, fence: fence)
@@ -86,11 +85,11 @@ struct SQLitePostRepository: PostRepository {
 
     /// Whether an insert failed because its request id is stored: a retry of a post.
     static func isRetry(_ error: SQLiteError) -> Bool {
-        error.reason == .constraintUniqueFailed && error.message.contains("posts.request_id")
+        error.isUniqueViolation && error.message.contains("posts.request_id")
     }
 
     /// The post stored with `requestID`, or `error` when there is none.
-    static func stored(requestID: String?, on connection: SQLiteConnection, else error: some Error) async throws -> Post {
+    static func stored(requestID: String?, on connection: SQLiteHandle, else error: some Error) async throws -> Post {
         let rows = try await connection.query(SQL.byRequestID, [.text(requestID ?? "")])
         guard let post = try rows.first.map(Self.post) else { throw error }
         return post
@@ -101,7 +100,7 @@ struct SQLitePostRepository: PostRepository {
         guard limit > 0 else { return [] }
         let rows = try await self.connection.query(
             SQL.list,
-            [.integer(SQLiteInt64(limit)), .integer(SQLiteInt64(before ?? .max))]
+            [.integer(Int64(limit)), .integer(before ?? .max)]
         )
         return try rows.map(Self.post)
     }

@@ -1,11 +1,10 @@
-import SQLiteNIO
 
 /// A row did not have the shape the query asked for (missing column or wrong type).
 struct UnexpectedRowError: Error, CustomStringConvertible {
     /// The column that could not be read.
     let column: String
     /// What was found instead.
-    let found: SQLiteData?
+    let found: SQLiteValue?
 
     /// Names the kind of value found, never the value itself (it may be user text or a hash).
     var description: String {
@@ -28,7 +27,7 @@ extension SQLiteRow {
         guard case .integer(let value)? = self.column(column) else {
             throw UnexpectedRowError(column: column, found: self.column(column))
         }
-        return Int64(value)
+        return value
     }
 
     /// The integer in `column`, or `nil` for NULL.
@@ -37,8 +36,7 @@ extension SQLiteRow {
         return try self.int64(column)
     }
 
-    /// The text in `column`. (SQLiteNIO reads TEXT as a C string: stored text never holds a
-    /// NUL, which `PostDraft` and `Username` refuse.)
+    /// The text in `column`.
     func text(_ column: String) throws -> String {
         guard case .text(let value)? = self.column(column) else {
             throw UnexpectedRowError(column: column, found: self.column(column))

@@ -1,5 +1,4 @@
 import ParleyCore
-import SQLiteNIO
 
 /// Writes posts by sessions for ``SQLitePostRepository``, many in one statement: each post's
 /// author is the user of its session, checked in the statement that stores it.
@@ -48,7 +47,7 @@ struct SQLiteSessionPosts: Sendable {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
 
@@ -91,11 +90,11 @@ struct SQLiteSessionPosts: Sendable {
     /// Runs ``insert(count:)`` with the posts of `batch` (their request ids distinct) and the
     /// epoch writes carry; the posts it inserted, by request id (`""` for none).
     private func insert(_ batch: [Post], epoch: Int64?) async throws -> [(requestID: String, written: Written)] {
-        var binds: [SQLiteData] = []
+        var binds: [SQLiteValue] = []
         binds.reserveCapacity(batch.count * 5 + 1)
         for post in batch {
             binds += [
-                .text(post.tokenHash), .text(post.draft.title), .text(post.draft.body), .integer(SQLiteInt64(post.createdAt)),
+                .text(post.tokenHash), .text(post.draft.title), .text(post.draft.body), .integer(post.createdAt),
                 post.requestID.map { .text($0) } ?? .null,
             ]
         }

@@ -1,6 +1,5 @@
 import Foundation
 import ParleyCore
-import SQLiteNIO
 
 /// Sessions in the `sessions` table of a SQLite database.
 struct SQLiteSessionRepository: SessionRepository {
@@ -34,7 +33,7 @@ struct SQLiteSessionRepository: SessionRepository {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
 
@@ -43,8 +42,8 @@ struct SQLiteSessionRepository: SessionRepository {
         let rows = try await self.connection.query(
             SQL.insert,
             [
-                .text(tokenHash), .integer(SQLiteInt64(userID)), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt))),
-                .integer(SQLiteInt64(credentialVersion)), SQLiteFence.bind(epoch),
+                .text(tokenHash), .integer(userID), .integer(UnixMilliseconds.from(expiresAt)),
+                .integer(credentialVersion), SQLiteFence.bind(epoch),
             ]
         )
         if rows.isEmpty {
@@ -56,7 +55,7 @@ struct SQLiteSessionRepository: SessionRepository {
     func find(tokenHash: String, now: Date) async throws -> Session? {
         let rows = try await self.connection.query(
             SQL.find,
-            [.text(tokenHash), .integer(SQLiteInt64(UnixMilliseconds.from(now)))]
+            [.text(tokenHash), .integer(UnixMilliseconds.from(now))]
         )
         guard let row = rows.first else { return nil }
         return Session(
@@ -70,7 +69,7 @@ struct SQLiteSessionRepository: SessionRepository {
     func extend(tokenHash: String, until expiresAt: Date) async throws {
         _ = try await self.connection.query(
             SQL.extend,
-            [.text(tokenHash), .integer(SQLiteInt64(UnixMilliseconds.from(expiresAt)))]
+            [.text(tokenHash), .integer(UnixMilliseconds.from(expiresAt))]
         )
     }
 
@@ -79,7 +78,7 @@ struct SQLiteSessionRepository: SessionRepository {
     }
 
     func deleteAll(userID: Int64) async throws {
-        _ = try await self.connection.query(SQL.deleteAll, [.integer(SQLiteInt64(userID))])
+        _ = try await self.connection.query(SQL.deleteAll, [.integer(userID)])
     }
 
     func deleteExpired(now: Date) async throws -> Int {
@@ -87,7 +86,7 @@ struct SQLiteSessionRepository: SessionRepository {
         // other statements on the shared connection.
         let rows = try await self.connection.query(
             SQL.deleteExpired,
-            [.integer(SQLiteInt64(UnixMilliseconds.from(now)))]
+            [.integer(UnixMilliseconds.from(now))]
         )
         return rows.count
     }

@@ -1,9 +1,6 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
 import ParleyCore
-import SQLiteNIO
 
 /// Parley's data in one SQLite database file (or in memory), opened and migrated.
 ///
@@ -27,9 +24,7 @@ public struct SQLiteStorage: Storage {
     public let fence = WriteFence()
 
     /// The connection every repository uses.
-    let connection: SQLiteConnection
-    /// The thread that runs the connection's statements.
-    let threadPool: NIOThreadPool
+    let connection: SQLiteHandle
     /// Where storage events are logged.
     let logger: Logger
     /// The migrations this storage was opened with.
@@ -73,10 +68,8 @@ public struct SQLiteStorage: Storage {
         migrations: [Migration]
     ) async throws -> SQLiteStorage {
         let location: String
-        let storage: SQLiteConnection.Storage
         if path == ":memory:" {
             location = path
-            storage = .memory
         } else {
             let url = URL(fileURLWithPath: path).standardizedFileURL
             try FileManager.default.createDirectory(
@@ -84,23 +77,9 @@ public struct SQLiteStorage: Storage {
                 withIntermediateDirectories: true
             )
             location = url.path
-            storage = .file(path: url.path)
         }
 
-        // A thread of its own: SQLite runs one statement at a time on a connection, so a second
-        // thread would only wait for its lock, and the shared pool also runs bcrypt (logins), which
-        // must not hold up the database.
-        let threadPool = NIOThreadPool(numberOfThreads: 1)
-        threadPool.start()
-        let connection: SQLiteConnection
-        do {
-            connection = try await SQLiteConnection.open(
-                storage: storage, threadPool: threadPool, logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()
-            )
-        } catch {
-            try? await threadPool.shutdownGracefully()
-            throw error
-        }
+        let connection = try SQLiteHandle(path: location)
         // Two processes opening a new file at once can deadlock while it still has a rollback
         // journal (one switching it to WAL, one creating a table): SQLite then answers SQLITE_BUSY
         // at once, without waiting. Every step here is idempotent, so try again a few times.
@@ -114,23 +93,21 @@ public struct SQLiteStorage: Storage {
                 } else {
                     try await migrator.prepare()
                 }
-                return SQLiteStorage(location: location, connection: connection, threadPool: threadPool, logger: logger, migrator: migrator)
-            } catch let error as SQLiteError where error.reason == .busy && attempt < 10 {
+                return SQLiteStorage(location: location, connection: connection, logger: logger, migrator: migrator)
+            } catch let error as SQLiteError where error.isBusy && attempt < 10 {
                 attempt += 1
                 // Not `try`: cancelled, the next attempt throws and closes what was opened.
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 10...50)))
             } catch {
-                try? await (connection.close() as EventLoopFuture<Void>).get()
-                try? await threadPool.shutdownGracefully()
+                await connection.close()
                 throw error
             }
         }
     }
 
-    private init(location: String, connection: SQLiteConnection, threadPool: NIOThreadPool, logger: Logger, migrator: SQLiteMigrator) {
+    private init(location: String, connection: SQLiteHandle, logger: Logger, migrator: SQLiteMigrator) {
         self.location = location
         self.connection = connection
-        self.threadPool = threadPool
         self.logger = logger
         self.migrator = migrator
         self.users = SQLiteUserRepository(connection: connection, fence: self.fence)
@@ -140,9 +117,8 @@ public struct SQLiteStorage: Storage {
     }
 
     /// Sets the connection options Parley relies on.
-    private static func configure(_ connection: SQLiteConnection, location: String, logger: Logger) async throws {
-        // First, so that the other statements wait for a busy database instead of failing
-        // (this replaces SQLiteNIO's wait-forever busy handler).
+    private static func configure(_ connection: SQLiteHandle, location: String, logger: Logger) async throws {
+        // First, so that the other statements wait for a busy database instead of failing.
         _ = try await connection.query("PRAGMA busy_timeout = 5000")
         let mode = try await connection.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
         if location != ":memory:", mode?.lowercased() != "wal" {
@@ -162,24 +138,13 @@ public struct SQLiteStorage: Storage {
     }
 
     public func claimLeadership(epoch: Int64) async throws -> Bool {
-        let claimed = try await !self.connection.query(SQLiteFence.claim, [.integer(SQLiteInt64(epoch))]).isEmpty
+        let claimed = try await !self.connection.query(SQLiteFence.claim, [.integer(epoch)]).isEmpty
         self.fence.set(claimed ? .leading(epoch: epoch) : .following(leader: nil))
         return claimed
     }
 
-    /// Closes the connection, also when the calling task is cancelled (a service group that
-    /// stops on a failure cancels its services); the storage is unusable afterwards.
+    /// Closes the connection; the storage is unusable afterwards.
     public func close() async throws {
-        // SQLiteNIO's async `close()` skips the work in a cancelled task; its future does not.
-        let closed: EventLoopFuture<Void> = self.connection.close()
-        do {
-            try await closed.get()
-        } catch is NIOThreadPoolError.ThreadPoolInactive {
-            return  // closed before
-        } catch {
-            try? await self.threadPool.shutdownGracefully()
-            throw error
-        }
-        try? await self.threadPool.shutdownGracefully()
+        await self.connection.close()
     }
 }

@@ -1,5 +1,4 @@
 import ParleyCore
-import SQLiteNIO
 
 /// Writes chat texts for ``SQLiteChatRepository``, many in one statement: each gets its
 /// conversation's next sequence number, in the statement that stores it.
@@ -14,8 +13,8 @@ struct SQLiteTexts: Sendable {
 
         /// Its five parameters, in the order of `SQLiteChatRepository.SQL.send` and of a row of
         /// ``insert(count:)``.
-        var binds: [SQLiteData] {
-            [.integer(SQLiteInt64(self.senderID)), .integer(SQLiteInt64(self.receiverID)), .text(self.clientMessageID), .text(self.text), .integer(SQLiteInt64(self.sentAt))]
+        var binds: [SQLiteValue] {
+            [.integer(self.senderID), .integer(self.receiverID), .text(self.clientMessageID), .text(self.text), .integer(self.sentAt)]
         }
     }
 
@@ -38,7 +37,7 @@ struct SQLiteTexts: Sendable {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
 
@@ -89,7 +88,7 @@ struct SQLiteTexts: Sendable {
         do {
             rows = try await self.connection.query(SQLiteChatRepository.SQL.send, text.binds + [SQLiteFence.bind(epoch)])
         } catch let error as SQLiteError
-            where error.reason == .constraintUniqueFailed && error.message.contains("texts.client_message_id")
+            where error.isUniqueViolation && error.message.contains("texts.client_message_id")
         {
             guard let receipt = try await self.storedText(senderID: text.senderID, clientMessageID: text.clientMessageID) else { throw error }
             return receipt
@@ -109,7 +108,7 @@ struct SQLiteTexts: Sendable {
 
     /// The text stored before with this client message id, as a duplicate's receipt.
     private func storedText(senderID: Int64, clientMessageID: String) async throws -> TextReceipt? {
-        let rows = try await self.connection.query(SQLiteChatRepository.SQL.sent, [.integer(SQLiteInt64(senderID)), .text(clientMessageID)])
+        let rows = try await self.connection.query(SQLiteChatRepository.SQL.sent, [.integer(senderID), .text(clientMessageID)])
         guard let row = rows.first else { return nil }
         let text = ChatText(
             conversationID: try row.int64("conversation_id"), seq: try row.int64("seq"), senderID: try row.int64("sender_id"),

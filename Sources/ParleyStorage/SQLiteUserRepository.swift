@@ -1,6 +1,5 @@
 import Foundation
 import ParleyCore
-import SQLiteNIO
 
 /// Accounts in the `users` table of a SQLite database.
 struct SQLiteUserRepository: UserRepository {
@@ -43,7 +42,7 @@ struct SQLiteUserRepository: UserRepository {
     }
 
     /// The open, migrated database.
-    let connection: SQLiteConnection
+    let connection: SQLiteHandle
     /// The epoch writes carry.
     let fence: WriteFence
 
@@ -56,10 +55,10 @@ struct SQLiteUserRepository: UserRepository {
                 SQL.insert,
                 [
                     .text(username.value), .text(username.key), email.map { .text($0) } ?? .null, .text(passwordHash),
-                    .integer(SQLiteInt64(createdAt)), SQLiteFence.bind(epoch),
+                    .integer(createdAt), SQLiteFence.bind(epoch),
                 ]
             )
-        } catch let error as SQLiteError where error.reason == .constraintUniqueFailed {
+        } catch let error as SQLiteError where error.isUniqueViolation {
             // The database decides, so two racing registrations cannot both win. SQLite names
             // the column that clashed in its message.
             if error.message.contains("users.email") {
@@ -100,14 +99,14 @@ struct SQLiteUserRepository: UserRepository {
     }
 
     func profile(userID: Int64) async throws -> Profile? {
-        try Self.profile(in: try await self.connection.query(SQL.profile, [.integer(SQLiteInt64(userID))]))
+        try Self.profile(in: try await self.connection.query(SQL.profile, [.integer(userID)]))
     }
 
     func updateProfile(userID: Int64, draft: ProfileDraft) async throws -> Profile? {
         let epoch = try self.fence.epochForWrite()
         let rows = try await self.connection.query(
             SQL.updateProfile,
-            [.integer(SQLiteInt64(userID)), .text(draft.nickname), .text(draft.description), SQLiteFence.bind(epoch)]
+            [.integer(userID), .text(draft.nickname), .text(draft.description), SQLiteFence.bind(epoch)]
         )
         if rows.isEmpty { try await SQLiteFence.verify(epoch, on: self.connection) }
         return try Self.profile(in: rows)

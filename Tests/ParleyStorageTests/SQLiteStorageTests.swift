@@ -88,7 +88,7 @@ struct SQLiteStorageTests {
             let foreignKeys = try await storage.connection.query("PRAGMA foreign_keys")
             #expect(foreignKeys.first?.column("foreign_keys")?.integer == 1)
             let busyTimeout = try await storage.connection.query("PRAGMA busy_timeout")
-            #expect(busyTimeout.first?.columns.first?.data.integer == 5000)
+            #expect(busyTimeout.first?.values.first?.integer == 5000)
             let synchronous = try await storage.connection.query("PRAGMA synchronous")
             #expect(synchronous.first?.column("synchronous")?.integer == 1)  // NORMAL
         }
