@@ -116,9 +116,11 @@ final class SQLiteHandle: Sendable {
     }
 
     /// Finalises every statement, closes the connection and stops its thread; later queries
-    /// throw. Closing twice is harmless.
+    /// throw. Closing twice is harmless. Done here, not on the thread, so that it is done
+    /// in a cancelled task too (a service group that stops on a failure cancels its services);
+    /// a statement under way is waited for.
     func close() async {
-        try? await self.thread.runIfActive { self.closeDatabase() }
+        self.closeDatabase()
         try? await self.thread.shutdownGracefully()
     }
 

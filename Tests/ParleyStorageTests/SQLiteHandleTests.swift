@@ -74,7 +74,12 @@ struct SQLiteHandleTests {
 
     @Test func closedHandleRefusesQueries() async throws {
         let handle = try await self.table()
-        await handle.close()
+        // Closed in a cancelled task too.
+        let closing = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await handle.close()
+        }
+        await closing.value
         await handle.close()
         #expect(handle.isClosed)
         let error = await #expect(throws: SQLiteError.self) { try await handle.query("SELECT 1") }
