@@ -180,21 +180,22 @@ final class SQLiteHandle: Sendable {
             state.statements = [:]
         }
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let prepared = sql.withCString { text in
+        // The text after the first statement, read while SQLite's pointer into it is valid.
+        let (prepared, rest) = sql.withCString { text in
+            var tail: UnsafePointer<CChar>?
             let result = sqlite_nio_sqlite3_prepare_v3(database, text, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, &tail)
-            // Only the first statement would run: more after it is a programming error.
-            if result == SQLITE_OK, let tail, tail.pointee != 0, !String(cString: tail).allSatisfy(\.isWhitespace) {
-                return SQLITE_MISUSE
-            }
-            return result
+            return (result, tail.map { String(cString: $0) } ?? "")
         }
-        guard prepared == SQLITE_OK, let statement else {
-            let error = prepared == SQLITE_MISUSE
-                ? SQLiteError(code: SQLITE_MISUSE, message: "one statement at a time: \(sql)")
-                : Self.error(database)
+        guard prepared == SQLITE_OK else {
+            let error = Self.error(database)
             sqlite_nio_sqlite3_finalize(statement)
             throw error
+        }
+        // Only the first statement would run: none, or more after it, is a programming error.
+        guard let statement, rest.allSatisfy(\.isWhitespace) else {
+            sqlite_nio_sqlite3_finalize(statement)
+            let problem = statement == nil ? "no statement" : "more than one statement"
+            throw SQLiteError(code: SQLITE_MISUSE, message: "\(problem) in: \(sql)")
         }
         state.statements[sql] = statement
         return statement

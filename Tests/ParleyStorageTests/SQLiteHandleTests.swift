@@ -42,7 +42,10 @@ struct SQLiteHandleTests {
         // A parameter beyond the statement's is an error, not ignored.
         await #expect(throws: SQLiteError.self) { try await handle.query("SELECT ?1", [.integer(1), .integer(2)]) }
         // Only one statement runs per call: more is refused, not half run.
-        await #expect(throws: SQLiteError.self) { try await handle.query("INSERT INTO t (v) VALUES (1); DROP TABLE t") }
+        let two = await #expect(throws: SQLiteError.self) { try await handle.query("INSERT INTO t (v) VALUES (1); DROP TABLE t") }
+        #expect(two?.message.hasPrefix("more than one statement") == true)
+        let none = await #expect(throws: SQLiteError.self) { try await handle.query(" -- nothing") }
+        #expect(none?.message.hasPrefix("no statement") == true)
         #expect(try await handle.query("SELECT count(*) AS n FROM t").first?.column("n") == .integer(1))
     }
 
