@@ -45,13 +45,8 @@ struct SQLiteError: Error, CustomStringConvertible {
 
     /// The database was locked by another connection beyond the busy timeout.
     var isBusy: Bool { self.code & 0xFF == SQLITE_BUSY }
-    /// A UNIQUE constraint (or a primary key) refused the row.
-    var isUniqueViolation: Bool {
-        self.code == SQLiteError.constraintUnique || self.code == SQLiteError.constraintPrimaryKey
-    }
-
-    static let constraintUnique = SQLITE_CONSTRAINT | (8 << 8)
-    static let constraintPrimaryKey = SQLITE_CONSTRAINT | (6 << 8)
+    /// A UNIQUE constraint refused the row (`SQLITE_CONSTRAINT_UNIQUE`).
+    var isUniqueViolation: Bool { self.code == SQLITE_CONSTRAINT | (8 << 8) }
 
     var description: String { "SQLite error \(self.code): \(self.message)" }
 }
@@ -72,6 +67,13 @@ final class SQLiteHandle: Sendable {
     private struct State {
         var database: OpaquePointer?
         var statements: [String: OpaquePointer] = [:]
+
+        mutating func finalizeStatements() {
+            for statement in self.statements.values {
+                sqlite_nio_sqlite3_finalize(statement)
+            }
+            self.statements = [:]
+        }
     }
 
     private let state: Mutex<State>
@@ -140,15 +142,13 @@ final class SQLiteHandle: Sendable {
                 let bound = Self.bind(index < binds.count ? binds[index] : .null, at: Int32(index + 1), to: statement)
                 guard bound == SQLITE_OK else { throw Self.error(database) }
             }
+            let columns = sqlite_nio_sqlite3_column_count(statement)
+            let names = (0..<columns).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
             var rows: [SQLiteRow] = []
-            var names: [String]?
             while true {
                 switch sqlite_nio_sqlite3_step(statement) {
                 case SQLITE_ROW:
-                    let count = sqlite_nio_sqlite3_column_count(statement)
-                    let rowNames = names ?? (0..<count).map { sqlite_nio_sqlite3_column_name(statement, $0).map { String(cString: $0) } ?? "" }
-                    names = rowNames
-                    rows.append(SQLiteRow(names: rowNames, values: (0..<count).map { Self.value(at: $0, of: statement) }))
+                    rows.append(SQLiteRow(names: names, values: (0..<columns).map { Self.value(at: $0, of: statement) }))
                 case SQLITE_DONE:
                     return rows
                 default:
@@ -161,10 +161,7 @@ final class SQLiteHandle: Sendable {
     private func closeDatabase() {
         self.state.withLock { state in
             guard let database = state.database else { return }
-            for statement in state.statements.values {
-                sqlite_nio_sqlite3_finalize(statement)
-            }
-            state.statements = [:]
+            state.finalizeStatements()
             sqlite_nio_sqlite3_close_v2(database)
             state.database = nil
         }
@@ -174,10 +171,7 @@ final class SQLiteHandle: Sendable {
     private static func statement(_ sql: String, in state: inout State, database: OpaquePointer) throws -> OpaquePointer {
         if let kept = state.statements[sql] { return kept }
         if state.statements.count >= Self.maximumKept {
-            for statement in state.statements.values {
-                sqlite_nio_sqlite3_finalize(statement)
-            }
-            state.statements = [:]
+            state.finalizeStatements()
         }
         var statement: OpaquePointer?
         // The text after the first statement, read while SQLite's pointer into it is valid.

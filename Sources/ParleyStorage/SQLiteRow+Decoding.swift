@@ -24,7 +24,7 @@ struct UnexpectedRowError: Error, CustomStringConvertible {
 extension SQLiteRow {
     /// The integer in `column`.
     func int64(_ column: String) throws -> Int64 {
-        guard case .integer(let value)? = self.column(column) else {
+        guard let value = self.column(column)?.integer else {
             throw UnexpectedRowError(column: column, found: self.column(column))
         }
         return value
@@ -38,7 +38,7 @@ extension SQLiteRow {
 
     /// The text in `column`.
     func text(_ column: String) throws -> String {
-        guard case .text(let value)? = self.column(column) else {
+        guard let value = self.column(column)?.string else {
             throw UnexpectedRowError(column: column, found: self.column(column))
         }
         return value
